@@ -1,0 +1,5 @@
+import sys
+
+from destination_stripe.run import main
+
+sys.exit(main())

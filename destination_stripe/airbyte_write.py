@@ -1,0 +1,154 @@
+"""The Airbyte `write` command: messages in -> rows mapped -> Stripe calls -> states out.
+
+Input lines are parsed here (not by the CDK's models, which drop the STATE `id` the platform needs
+echoed). A line that is not JSON, or a RECORD for a stream the catalog does not have, is a rejected
+row: counted in the next STATE's `rejectedRecordCount` and reported, never a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from destination_stripe.checkpoints import StateTracker, stream_key
+from destination_stripe.config import StripeConfig
+from destination_stripe.errors import ConfigurationError, RowRejected
+from destination_stripe.mapping import MappingRules, RowMapper, validate_mapping_targets
+from destination_stripe.output import Emitter
+from destination_stripe.sync import Sync
+from destination_stripe.writer import Operation, Outcome, Row
+
+SYNC_MODE_OPERATIONS: dict[str, Operation | None] = {
+    "append_dedup": "upsert",
+    "update": "update",
+    "soft_delete": "delete",
+    "append": None,  # the config's default_operation
+    "overwrite": None,
+}
+OBJECT_NAMES = {"customer", "customers"}
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    name: str
+    operation: Operation
+    mapper: RowMapper
+
+
+def plan_streams(config: StripeConfig, catalog: Mapping[str, Any]) -> dict[str, StreamPlan]:
+    """One plan per configured stream; every problem is a config error naming the stream and the field."""
+    plans: dict[str, StreamPlan] = {}
+    streams = catalog.get("streams")
+    if not isinstance(streams, list) or not streams:
+        raise ConfigurationError("The configured catalog has no streams.")
+    for configured in streams:
+        stream = configured.get("stream") or {}
+        name = stream.get("name") or "?"
+        object_name = configured.get("destination_object_name")
+        if object_name and str(object_name).strip().lower() not in OBJECT_NAMES:
+            raise ConfigurationError(
+                f"Stream {name!r}: destination_object_name {object_name!r} is not supported; this destination "
+                "writes Stripe Customers only (use 'customer').")
+        mode = configured.get("destination_sync_mode") or "append"
+        if mode not in SYNC_MODE_OPERATIONS:
+            raise ConfigurationError(f"Stream {name!r}: destination_sync_mode {mode!r} is not supported.")
+        operation: Operation = SYNC_MODE_OPERATIONS[mode] or config.default_operation
+        problems = validate_mapping_targets(config.field_mapping, operation)
+        if problems:
+            raise ConfigurationError(f"Stream {name!r} ({operation}): field_mapping: " + "; ".join(problems))
+        rules = MappingRules(
+            match_on=config.match,
+            identity_field=_identity_field(name, configured.get("primary_key"), config),
+            field_mapping=config.field_mapping,
+            unmapped_fields=config.unmapped_fields,
+            null_handling=config.null_handling,
+        )
+        plans[stream_key({"name": name, "namespace": stream.get("namespace")})] = StreamPlan(
+            name=name, operation=operation, mapper=RowMapper(rules))
+    return plans
+
+
+def _identity_field(stream: str, primary_key: Any, config: StripeConfig) -> str:
+    if not primary_key:
+        return config.match.default_field
+    if len(primary_key) != 1 or not primary_key[0]:
+        raise ConfigurationError(
+            f"Stream {stream!r}: primary_key {primary_key!r} has several fields; a Stripe customer is matched on "
+            "one field (its id, email or a metadata key).")
+    return ".".join(str(part) for part in primary_key[0])
+
+
+class AirbyteWrite:
+    def __init__(self, config: StripeConfig, catalog: Mapping[str, Any], emitter: Emitter) -> None:
+        self._plans = plan_streams(config, catalog)
+        self._emitter = emitter
+        self._tracker = StateTracker(emitter.raw)
+        self._sync = Sync(config, emitter, self._row_done)
+        self._seq = 0
+        self._ignored_types: set[str] = set()
+
+    def run(self, lines: Iterable[bytes]) -> dict[str, Any]:
+        with self._sync:
+            for line in lines:
+                if line.strip():
+                    self._handle(line)
+            self._sync.writer.drain()
+        if self._tracker.unreleased:
+            raise AssertionError("a STATE was left unreleased after every record finished")
+        return self._sync.summary()
+
+    def _handle(self, line: bytes) -> None:
+        try:
+            message = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            self._reject_now("", line[:1000].decode("utf-8", "replace"),
+                             RowRejected("the input line is not JSON", "invalid_json"))
+            return
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "RECORD":
+            self._record(message.get("record") or {})
+        elif kind == "STATE":
+            self._tracker.state_received(message, records_before=self._seq)
+        elif kind not in self._ignored_types:
+            self._ignored_types.add(str(kind))
+            self._emitter.log("WARN", f"Ignoring input messages of type {kind!r}: a destination reads RECORD and "
+                                      "STATE messages only.")
+
+    def _record(self, record: Mapping[str, Any]) -> None:
+        name = str(record.get("stream") or "")
+        key = stream_key({"name": name, "namespace": record.get("namespace")})
+        data = record.get("data")
+        plan = self._plans.get(key)
+        if plan is None:
+            self._reject_now(key, data, RowRejected(f"stream {name!r} is not in the configured catalog",
+                                                    "unknown_stream"))
+            return
+        if not isinstance(data, dict):
+            self._reject_now(key, data, RowRejected("the record's data is not a JSON object", "invalid_record"))
+            return
+        try:
+            mapped = plan.mapper.map(data)
+        except RowRejected as rejection:
+            self._reject_now(key, data, rejection)
+            return
+        seq = self._next_seq(key)
+        self._sync.writer.add(Row(seq=seq, operation=plan.operation, mapped=mapped, record=data, stream=name))
+
+    def _next_seq(self, stream: str) -> int:
+        seq = self._seq
+        self._seq += 1
+        self._tracker.record_started(seq, stream)
+        return seq
+
+    def _reject_now(self, stream: str, record: Any, rejection: RowRejected) -> None:
+        seq = self._next_seq(stream)
+        self._sync.reject_early(seq=seq, stream=stream.split("\x00")[-1], record=record, rejection=rejection)
+        self._tracker.record_done(seq, accepted=False)
+
+    def _row_done(self, row: Row, outcome: Outcome, rejection: RowRejected | None) -> None:
+        if rejection is not None:
+            self._sync.rejects.reject(seq=row.seq, stream=row.stream, record=row.record, rejection=rejection)
+        self._tracker.record_done(row.seq, accepted=outcome != "rejected")

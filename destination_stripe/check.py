@@ -1,0 +1,32 @@
+"""The `check` command: prove the key can read and write Customers, changing nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from destination_stripe.config import load_config
+from destination_stripe.errors import ConnectorError
+from destination_stripe.gateway import check_key_can_write
+from destination_stripe.output import Emitter
+from destination_stripe.sync import build_gateway
+
+CHECK_RETRIES = 2
+CHECK_TIMEOUT_S = 20.0
+
+
+def run_check(raw_config: Any, emitter: Emitter) -> dict[str, Any]:
+    """A CONNECTION_STATUS message: SUCCEEDED, or FAILED with what the user must fix."""
+    try:
+        config = load_config(raw_config)
+        emitter.log("INFO", f"Checking a {config.mode}-mode {config.key_kind} key against {config.base_url}.")
+        gateway = build_gateway(config, emitter, max_retries=CHECK_RETRIES, timeout_s=CHECK_TIMEOUT_S)
+        check_key_can_write(gateway)
+    except ConnectorError as error:
+        return _status("FAILED", error.message)
+    mode_note = "LIVE mode: writes change real customers" if config.mode == "live" else "test mode (sandbox data)"
+    emitter.log("INFO", f"The key can read and write Customers; {mode_note}.")
+    return _status("SUCCEEDED", f"Connected to Stripe in {config.mode} mode.")
+
+
+def _status(status: str, message: str) -> dict[str, Any]:
+    return {"type": "CONNECTION_STATUS", "connectionStatus": {"status": status, "message": message}}

@@ -1,0 +1,266 @@
+"""The connector's configuration: one pydantic model that is both the validator and the Airbyte spec.
+
+Nothing downstream reads raw config dicts; everything goes through `StripeConfig`. Validation errors
+are turned into a `ConfigurationError` whose message names the field and never quotes the key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from destination_stripe.errors import ConfigurationError
+from destination_stripe.identity import MatchOn, parse_match_on
+
+DEFAULT_API_BASE = "https://api.stripe.com"
+DOCUMENTATION_URL = "https://github.com/destination-stripe/destination-stripe#readme"
+
+_KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,}$")
+
+# Stripe's documented defaults (shared/docs/stripe.md): global 100/s live and 25/s in test mode, and
+# 25/s per endpoint in both. Concurrency is not published; these keep enough requests in flight to
+# reach the rate at real latencies (0.3-1.5 s) without tripping the concurrency limiter.
+MODE_DEFAULTS: dict[str, dict[str, float]] = {
+    "live": {"requests_per_second": 100.0, "endpoint_requests_per_second": 25.0, "max_concurrency": 48},
+    "test": {"requests_per_second": 25.0, "endpoint_requests_per_second": 25.0, "max_concurrency": 16},
+}
+
+
+def _secret(description: str, *, examples: list[Any], order: int) -> Any:
+    return Field(
+        ...,
+        description=description,
+        json_schema_extra={"airbyte_secret": True, "examples": examples, "order": order},
+    )
+
+
+def _opt(default: Any, description: str, *, examples: list[Any], order: int, title: str | None = None,
+         advanced: bool = False, **kwargs: Any) -> Any:
+    extra: dict[str, Any] = {"examples": examples, "order": order}
+    if advanced:
+        extra["airbyte_hidden"] = False
+        extra["group"] = "advanced"
+    return Field(default, description=description, title=title, json_schema_extra=extra, **kwargs)
+
+
+class StripeConfig(BaseModel):
+    """Destination Stripe: keep Stripe Customers in step with a warehouse table."""
+
+    model_config = ConfigDict(extra="ignore", title="Destination Stripe", frozen=True)
+
+    api_key: SecretStr = _secret(
+        "A Stripe secret key (sk_test_/sk_live_) or a restricted key (rk_test_/rk_live_) with write access to "
+        "Customers. Publishable keys (pk_) cannot write. Test-mode keys write to your sandbox.",
+        examples=["sk_test_51H..."], order=0,
+    )
+    api_base: str | None = _opt(
+        None,
+        "A Stripe-compatible base URL, for tests and proxies. Leave empty for Stripe's API. Must be https unless "
+        "it points at this machine (loopback), so the key never travels in clear text.",
+        examples=["https://api.stripe.com", "http://127.0.0.1:12111"], order=1, title="API base URL",
+    )
+    match_on: str = _opt(
+        "email",
+        "How a row finds its customer: `id` (a Stripe customer id, cus_...), `email` (trimmed, case-insensitive) "
+        "or `metadata.<key>` (an external id kept in the customer's metadata, e.g. metadata.warehouse_id).",
+        examples=["email", "id", "metadata.external_id"], order=2, title="Match customers on",
+    )
+    default_operation: Literal["upsert", "update", "create"] = _opt(
+        "upsert",
+        "The operation used when the stream's destination sync mode does not name one (append, overwrite): "
+        "upsert (find, then update or create), update (only existing customers) or create (always a new one).",
+        examples=["upsert"], order=3,
+    )
+    field_mapping: dict[str, str] = _opt(
+        {},
+        "Source field -> Stripe Customer field, dotted for nesting on both sides. Unlisted fields named like a "
+        "Customer parameter are sent as they are.",
+        examples=[{"telephone": "phone", "addr.street": "address.line1", "plan": "metadata.plan"}], order=4,
+    )
+    unmapped_fields: Literal["ignore", "metadata"] = _opt(
+        "ignore",
+        "What to do with fields that are neither mapped nor Customer parameters: ignore them, or write them to "
+        "the customer's metadata.",
+        examples=["ignore", "metadata"], order=5,
+    )
+    null_handling: Literal["skip", "clear"] = _opt(
+        "skip",
+        "A null value either leaves Stripe's value alone (skip) or clears it (clear: sends an empty string, "
+        "which unsets the field or metadata key).",
+        examples=["skip"], order=6,
+    )
+    dry_run: bool = _opt(
+        False,
+        "Plan every write and report it (log lines and the summary) without calling any write endpoint. "
+        "Reads still happen, to find customers.",
+        examples=[False], order=7,
+    )
+    rejected_records_path: str | None = _opt(
+        None,
+        "A file to append rejected rows to, one JSON per line: the row, the reason, Stripe's code and request id. "
+        "Inside Docker, use a path under /airbyte or a mounted folder.",
+        examples=["/airbyte/rejected.jsonl"], order=8,
+    )
+    requests_per_second: float | None = _opt(
+        None,
+        "Client-side cap on requests per second across all endpoints. Default: Stripe's global limit for the "
+        "key's mode (100 live, 25 test).",
+        examples=[100, 25], order=9, advanced=True, gt=0,
+    )
+    endpoint_requests_per_second: float | None = _opt(
+        None,
+        "Client-side cap per endpoint (creates, updates, lists, ...). Default 25, Stripe's default per-endpoint "
+        "limit; raise it only if Stripe raised your account's limits.",
+        examples=[25], order=10, advanced=True, gt=0,
+    )
+    max_concurrency: int | None = _opt(
+        None,
+        "Requests in flight at once. Default 48 for live keys, 16 for test keys.",
+        examples=[48], order=11, advanced=True, ge=1, le=256,
+    )
+    max_retries: int = _opt(
+        8, "Attempts after the first for one request (429, 409, 5xx, network errors).",
+        examples=[8], order=12, advanced=True, ge=0, le=50,
+    )
+    retry_max_seconds: float = _opt(
+        300.0, "Longest time spent retrying one request before the sync fails with a transient error.",
+        examples=[300], order=13, advanced=True, gt=0,
+    )
+    http_timeout_seconds: float = _opt(
+        80.0, "Read timeout of one HTTP request, in seconds (Stripe's own client uses 80).",
+        examples=[80], order=14, advanced=True, gt=0,
+    )
+    identity_index: Literal["auto", "always", "never"] = _opt(
+        "auto",
+        "Find customers by paging the whole customer list once (100 per call) instead of one lookup per row. "
+        "auto: when a sync has at least index_min_rows rows, and always for metadata matching.",
+        examples=["auto"], order=15, advanced=True,
+    )
+    index_min_rows: int = _opt(
+        200, "With identity_index auto, the number of rows from which the index is built.",
+        examples=[200], order=16, advanced=True, ge=1,
+    )
+    progress_interval_seconds: float = _opt(
+        10.0, "Seconds between progress log lines during a write.", examples=[10], order=17, advanced=True, gt=0,
+    )
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_shape(cls, value: SecretStr) -> SecretStr:
+        key = value.get_secret_value().strip()
+        if key.startswith("pk_"):
+            raise ValueError(
+                "this is a publishable key (pk_), which cannot write customers; use a secret key (sk_test_/sk_live_) "
+                "or a restricted key (rk_) with Customers write permission"
+            )
+        if not _KEY_PATTERN.match(key):
+            raise ValueError("not a Stripe secret or restricted key: expected sk_test_, sk_live_, rk_test_ or rk_live_")
+        return SecretStr(key)
+
+    @field_validator("api_base")
+    @classmethod
+    def _safe_base(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = urlparse(value.strip())
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError("must be an http(s) URL such as https://api.stripe.com")
+        if url.scheme == "http" and not _is_loopback(url.hostname):
+            raise ValueError("plain http is only allowed to this machine (loopback); the key must not travel in clear")
+        return value.strip().rstrip("/")
+
+    @field_validator("match_on")
+    @classmethod
+    def _match_on(cls, value: str) -> str:
+        parse_match_on(value)
+        return value
+
+    @model_validator(mode="after")
+    def _mapping_targets(self) -> StripeConfig:
+        from destination_stripe.mapping import validate_mapping_targets
+
+        operation = "update" if self.default_operation == "update" else self.default_operation
+        problems = validate_mapping_targets(self.field_mapping, operation)
+        if problems:
+            raise ValueError("field_mapping: " + "; ".join(problems))
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.api_key.get_secret_value()
+
+    @property
+    def mode(self) -> Literal["live", "test"]:
+        return "live" if "_live_" in self.key else "test"
+
+    @property
+    def key_kind(self) -> str:
+        return "restricted" if self.key.startswith("rk_") else "secret"
+
+    @property
+    def match(self) -> MatchOn:
+        return parse_match_on(self.match_on)
+
+    @property
+    def base_url(self) -> str:
+        return self.api_base or DEFAULT_API_BASE
+
+    def limit(self, name: str) -> float:
+        """The configured client-side limit, or Stripe's default for the key's mode."""
+        value = getattr(self, name)
+        return float(value) if value is not None else MODE_DEFAULTS[self.mode][name]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def load_config(raw: Any) -> StripeConfig:
+    """Validate a config dict, turning pydantic's report into one message that names each bad field."""
+    if not isinstance(raw, dict):
+        raise ConfigurationError("The config must be a JSON object.")
+    try:
+        return StripeConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigurationError("Invalid configuration: " + describe_validation_error(error)) from None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    # pydantic's own text quotes the input value, which for api_key is the secret: build our own.
+    parts = []
+    for item in error.errors(include_input=False, include_url=False):
+        field = ".".join(str(p) for p in item["loc"]) or "config"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if item["type"] == "missing":
+            message = "is required"
+        parts.append(f"{field}: {message}")
+    return "; ".join(parts)
+
+
+def spec_schema() -> dict[str, Any]:
+    """The connectionSpecification: the model's JSON schema, flattened the way Airbyte's UI reads it."""
+    schema = StripeConfig.model_json_schema()
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    schema.pop("description", None)
+    schema["description"] = (StripeConfig.__doc__ or "").strip()
+    for prop in schema["properties"].values():
+        # pydantic renders optional fields as anyOf [T, null]; Airbyte's form wants one type.
+        if "anyOf" in prop:
+            types = [t for t in prop.pop("anyOf") if t.get("type") != "null"]
+            prop.update(types[0])
+        if prop.get("format") == "password":
+            prop.pop("format")
+            prop["type"] = "string"
+        prop.pop("writeOnly", None)
+    schema["required"] = ["api_key"]
+    schema["additionalProperties"] = True
+    return schema

@@ -1,0 +1,169 @@
+"""Finding the customer a row talks about, with as few reads as possible.
+
+Two strategies behind one interface:
+- `IndexFinder` pages the whole customer list once (100 customers per read, strongly consistent)
+  and keeps, per identifier, the oldest matching customer's id and a fingerprint of its values.
+  It is kept current with every customer the sync creates, updates or deletes, so rows later in
+  the same sync see earlier writes. Cost: about 250 bytes + 8 bytes per non-empty field per customer
+  (measured in scripts/benchmark.py), bounded by the account's size, not by the rows streamed.
+- `LookupFinder` asks Stripe per row: a retrieve by id, or a list filtered by email (exact and
+  case-sensitive on Stripe's side, so the row's email is tried as given and then lower-cased).
+
+Search is never used: it lags writes by up to an hour, and a lagging read in an upsert path is how
+duplicate customers are born.
+
+When several customers share an identifier the oldest (then the smallest id) wins, every time, and
+the duplicate is counted and reported.
+"""
+
+from __future__ import annotations
+
+import threading
+from array import array
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from destination_stripe.fingerprint import already_true, fingerprint_customer, params_equal_customer
+from destination_stripe.gateway import StripeGateway
+from destination_stripe.identity import MatchOn, customer_identity_key, identity_key, looks_like_customer_id
+
+KNOWN_LIMIT = 1024
+
+
+@dataclass(frozen=True)
+class Found:
+    """The customer a row resolved to, and what is known of its current values."""
+
+    customer_id: str
+    fingerprint: array | None = None
+    customer: dict[str, Any] | None = None
+    duplicates: int = 0
+
+    def already_true(self, params: dict[str, Any]) -> bool:
+        if self.customer is not None:
+            return params_equal_customer(params, self.customer)
+        return self.fingerprint is not None and already_true(params, self.fingerprint)
+
+
+class Finder(Protocol):
+    def find(self, key: str, identifier: str) -> Found | None: ...
+    def remember(self, customer: dict[str, Any]) -> None: ...
+    def forget(self, key: str) -> None: ...
+
+
+def _older(a: tuple[int, str], b: tuple[int, str]) -> bool:
+    return a < b
+
+
+class IndexFinder:
+    """Identifier -> (created, id, fingerprint) of the oldest matching customer."""
+
+    def __init__(self, match_on: MatchOn) -> None:
+        self._match_on = match_on
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[int, str, array]] = {}
+        self._dupes: dict[str, int] = {}
+        self.pages = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def build(self, gateway: StripeGateway, *, on_page: Callable[[int, int], None] | None = None) -> None:
+        cursor: str | None = None
+        while True:
+            customers, has_more = gateway.list_page(starting_after=cursor)
+            self.pages += 1
+            for customer in customers:
+                self._add(customer, replace=False)
+            if on_page:
+                on_page(self.pages, len(self._entries))
+            if not has_more or not customers:
+                return
+            cursor = customers[-1]["id"]
+
+    def _add(self, customer: dict[str, Any], *, replace: bool) -> None:
+        key = customer_identity_key(self._match_on, customer)
+        if key is None:
+            return
+        entry = (int(customer.get("created") or 0), str(customer["id"]), fingerprint_customer(customer))
+        with self._lock:
+            current = self._entries.get(key)
+            if current is None or (replace and current[1] == entry[1]):
+                self._entries[key] = entry
+                return
+            if current[1] == entry[1]:
+                return
+            self._dupes[key] = self._dupes.get(key, 0) + 1
+            if _older(entry[:2], current[:2]):
+                self._entries[key] = entry
+
+    def find(self, key: str, identifier: str) -> Found | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            dupes = self._dupes.get(key, 0)
+        if entry is None:
+            return None
+        return Found(customer_id=entry[1], fingerprint=entry[2], duplicates=dupes)
+
+    def remember(self, customer: dict[str, Any]) -> None:
+        self._add(customer, replace=True)
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    @property
+    def duplicate_identifiers(self) -> int:
+        return len(self._dupes)
+
+
+class LookupFinder:
+    """One or two reads per row; used for small syncs where paging the whole account would cost more."""
+
+    def __init__(self, match_on: MatchOn, gateway: StripeGateway) -> None:
+        if match_on.kind == "metadata":
+            raise ValueError("metadata identifiers can only be found through the index")
+        self._match_on = match_on
+        self._gateway = gateway
+        self._lock = threading.Lock()
+        # The last customers this sync wrote: the next row for the same identifier needs no read.
+        # Bounded, so memory stays flat however many rows stream through.
+        self._known: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def find(self, key: str, identifier: str) -> Found | None:
+        with self._lock:
+            known = self._known.get(key)
+        if known is not None:
+            return Found(customer_id=known["id"], customer=known)
+        if self._match_on.kind == "id":
+            if not looks_like_customer_id(identifier):
+                return None
+            customer = self._gateway.retrieve(identifier)
+            return Found(customer_id=customer["id"], customer=customer) if customer else None
+        candidates = self._by_email(identifier)
+        if identifier != identifier.lower() and not candidates:
+            candidates = self._by_email(identifier.lower())
+        if not candidates:
+            return None
+        oldest = min(candidates, key=lambda c: (int(c.get("created") or 0), str(c["id"])))
+        return Found(customer_id=oldest["id"], customer=oldest, duplicates=len(candidates) - 1)
+
+    def _by_email(self, email: str) -> list[dict[str, Any]]:
+        customers, _ = self._gateway.list_page(email=email)
+        wanted = identity_key(self._match_on, email)
+        return [c for c in customers if customer_identity_key(self._match_on, c) == wanted]
+
+    def remember(self, customer: dict[str, Any]) -> None:
+        key = customer_identity_key(self._match_on, customer)
+        if key is not None:
+            with self._lock:
+                self._known[key] = customer
+                self._known.move_to_end(key)
+                if len(self._known) > KNOWN_LIMIT:
+                    self._known.popitem(last=False)
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._known.pop(key, None)

@@ -1,0 +1,59 @@
+"""Rejected rows: reported in the log with their reason, counted, and optionally kept in a JSONL file.
+
+A log line carries the reason, Stripe's code and request id, never the row's values (they are the
+user's customer data); the file, which the user asked for, carries the row too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from destination_stripe.errors import ConfigurationError, RowRejected
+
+MAX_LOGGED = 100  # after this many, rejects are only counted in the log (the file keeps them all)
+
+
+class RejectSink:
+    def __init__(self, path: str | None, *, log: Callable[[str, str], None], mask: Callable[[str], str]) -> None:
+        self._log = log
+        self._mask = mask
+        self._lock = threading.Lock()
+        self._file = None
+        self.count = 0
+        if path:
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                self._file = open(path, "ab")  # noqa: SIM115 - held for the whole sync, closed in close()
+            except OSError as error:
+                message = f"rejected_records_path: cannot open {path!r} for writing ({error.strerror})"
+                raise ConfigurationError(message) from None
+
+    def reject(self, *, seq: int, stream: str, record: Mapping[str, Any] | str, rejection: RowRejected) -> None:
+        with self._lock:
+            self.count += 1
+            logged = self.count <= MAX_LOGGED
+            if self._file is not None:
+                entry = {
+                    "stream": stream, "row_number": seq, "reason": rejection.reason, "code": rejection.code,
+                    "param": rejection.param, "request_id": rejection.request_id, "record": record,
+                }
+                line = self._mask(orjson.dumps(entry, default=str).decode())
+                self._file.write(line.encode() + b"\n")
+        if logged:
+            where = f" (param {rejection.param})" if rejection.param else ""
+            request = f", request {rejection.request_id}" if rejection.request_id else ""
+            self._log("WARN", f"Rejected row {seq} of stream {stream!r}: {rejection.reason}{where} "
+                              f"[code {rejection.code}{request}]")
+            if self.count == MAX_LOGGED:
+                self._log("WARN", "Further rejected rows are counted but not logged one by one.")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None

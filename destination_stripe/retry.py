@@ -1,0 +1,75 @@
+"""The one owner of retries: a tenacity policy built from small named parts.
+
+Stop after `max_retries` further attempts or `max_seconds` of trying, whichever comes first; wait
+with exponential backoff and full jitter (Stripe's advice); retry only what `Retryable` marks as
+safe to repeat. The SDK's own retries are switched off (`max_network_retries=0`) so that every
+attempt passes through the rate limiter and is counted. Sleep and clock are injectable so tests
+check the schedule without waiting.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from destination_stripe.errors import TransientError
+
+T = TypeVar("T")
+
+
+class Retryable(Exception):
+    """A failed attempt that is safe to repeat as it was (same request, same idempotency key)."""
+
+    def __init__(self, description: str, *, cause: BaseException | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.cause = cause
+
+
+@dataclass
+class RetryPolicy:
+    max_retries: int = 8
+    max_seconds: float = 300.0
+    backoff_multiplier: float = 0.5
+    backoff_max: float = 20.0
+    sleep: Callable[[float], None] = time.sleep
+    on_retry: Callable[[Retryable, float], None] = field(default=lambda failure, wait: None)
+
+    def call(self, attempt: Callable[[], T]) -> T:
+        """Run `attempt` until it succeeds, raises something not Retryable, or the budget is spent."""
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_retries + 1) | stop_after_delay(self.max_seconds),
+            wait=wait_random_exponential(multiplier=self.backoff_multiplier, max=self.backoff_max),
+            retry=retry_if_exception_type(Retryable),
+            sleep=self.sleep,
+            before_sleep=self._before_sleep,
+            retry_error_callback=self._give_up,
+            reraise=False,
+        )
+        return retrying(attempt)
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome else None
+        if isinstance(failure, Retryable):
+            wait = state.next_action.sleep if state.next_action else 0.0
+            self.on_retry(failure, wait)
+
+    @staticmethod
+    def _give_up(state: RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome else None
+        described = failure.description if isinstance(failure, Retryable) else repr(failure)
+        raise TransientError(
+            f"Stripe kept failing after {state.attempt_number} attempts over {state.seconds_since_start:.0f}s: "
+            f"{described}. Nothing after the last STATE was lost; run the sync again to resume.",
+        ) from failure
