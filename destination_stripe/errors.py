@@ -13,8 +13,16 @@ policy consumes them, and once its budget is spent they become a TransientError.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
-from airbyte_cdk.models import FailureType
+
+class FailureType(str, Enum):
+    """Airbyte's TRACE failure types (the protocol's values; the CDK's enum is not imported, as it costs a
+    second of start-up for every command)."""
+
+    config_error = "config_error"
+    system_error = "system_error"
+    transient_error = "transient_error"
 
 
 class ConnectorError(Exception):

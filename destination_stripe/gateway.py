@@ -74,8 +74,12 @@ def consequence_of(error: stripe.StripeError, *, write: bool) -> Consequence:
             return "uncertain"
         if status not in (409,) and status < 500:
             return "fatal"
-    if _should_retry_header(error) == "false" and consequence == "retry":
-        return "fatal" if status is None or status >= 500 else "reject"
+    if _should_retry_header(error) == "false" and consequence == "retry" and status is not None:
+        # Stripe says the same request will fail again. A read may still be repeated safely; a write
+        # may have happened, so the writer must find out and then write under a new key.
+        if status >= 500:
+            return "uncertain" if write else "retry"
+        return "reject"
     return consequence
 
 

@@ -16,6 +16,7 @@ arrive the whole customer list is paged once (IndexFinder), otherwise each row i
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import uuid
@@ -38,7 +39,8 @@ OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "skipped", "
 DoneCallback = Callable[["Row", Outcome, "RowRejected | None"], None]
 Log = Callable[[str, str], None]
 
-UNKNOWN_OUTCOME_ROUNDS = 3  # 500s in a row on one write before the sync gives up
+UNKNOWN_OUTCOME_ROUNDS = 6  # 500s in a row on one write before the sync gives up
+UNKNOWN_OUTCOME_PAUSE_S = 0.25  # doubled each round: a 500 often means Stripe is struggling
 RECONCILE_WINDOW_S = 600  # how far back a create that answered 500 is looked for
 
 
@@ -280,6 +282,8 @@ class CustomerWriter:
         for a create it must first look for the customer the 500 may have created.
         """
         for generation in range(UNKNOWN_OUTCOME_ROUNDS):
+            if generation:
+                time.sleep(random.uniform(0, UNKNOWN_OUTCOME_PAUSE_S * 2**generation))
             if generation and reconcile is not None:
                 existing = reconcile()
                 if existing is not None:

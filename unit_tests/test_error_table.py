@@ -57,9 +57,10 @@ def test_invalid_requests_reject_the_row():
     assert consequence_of(_error(stripe.InvalidRequestError, 400, "email_invalid"), write=True) == "reject"
 
 
-def test_should_retry_false_stops_a_retry():
+def test_should_retry_false_stops_a_retry_with_the_same_key():
     error = _error(stripe.APIError, 503, headers={"Stripe-Should-Retry": "false"})
-    assert consequence_of(error, write=True) != "retry"
+    assert consequence_of(error, write=True) == "uncertain"
+    assert consequence_of(error, write=False) == "retry"  # a read is safe to repeat
 
 
 def test_idempotency_mismatch_is_our_bug():

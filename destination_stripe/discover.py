@@ -1,0 +1,195 @@
+"""The `discover` command: what a destination can write, in the shape the calling platform reads.
+
+    Airbyte (data activation)  a DESTINATION_CATALOG: one operation per (object, sync mode), each with the JSON
+                               schema of the Customer fields valid for it and the keys a row can be matched on.
+    valmi.io                   a CATALOG whose catalog has `sinks`: one Customer sink with a field catalog per
+                               valmi destination sync mode (upsert, update, mirror).
+
+Which one is printed depends on `VALMI_ENTRYPOINT` in the environment: valmi's images set it (its wrapper reads
+it to find the connector command), Airbyte's never do. Neither platform passes anything else a connector could
+tell them apart by, and the CDK has no destination discover at all, so both messages are raw JSON built here.
+
+The field schemas come from `customer_params` (derived from stripe-python's generated params), so create-only
+fields (payment_method, tax_id_data, test_clock) appear only where a customer may be created and update-only ones
+(default_source) only where it is not.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from destination_stripe.config import StripeConfig
+from destination_stripe.customer_params import CUSTOMER_PARAMS, Operation, ParamSpec, json_schema
+
+VALMI_ENV = "VALMI_ENTRYPOINT"
+OBJECT_NAME = "customer"
+SINK_NAME = "Customer"
+
+# Airbyte's activation sync modes and the writer operation each one means (airbyte.md: append = insert,
+# append_dedup = upsert, update, soft_delete = delete).
+AIRBYTE_OPERATIONS: tuple[tuple[str, Operation], ...] = (
+    ("append", "create"),
+    ("append_dedup", "upsert"),
+    ("update", "update"),
+    ("soft_delete", "delete"),
+)
+# valmi's destination sync modes and the operation whose fields they accept. `mirror` is valmi's mode that sends
+# deletes (rows gone from the source arrive with _valmi_sync_op "delete"); its other rows are upserts.
+VALMI_MODES: tuple[tuple[str, Operation], ...] = (("upsert", "upsert"), ("update", "update"), ("mirror", "upsert"))
+
+
+def running_under_valmi(environ: Mapping[str, str] | None = None) -> bool:
+    """True when valmi.io runs the connector: its images set VALMI_ENTRYPOINT to the connector command."""
+    env = os.environ if environ is None else environ
+    return bool(env.get(VALMI_ENV, "").strip())
+
+
+def discover_message(config: StripeConfig, *, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The message `discover` prints: valmi's CATALOG under valmi, Airbyte's DESTINATION_CATALOG otherwise."""
+    if running_under_valmi(environ):
+        return valmi_catalog_message(config)
+    return destination_catalog_message(config)
+
+
+# --- Airbyte ----------------------------------------------------------------------------------------------------
+
+
+def metadata_key_field(config: StripeConfig) -> str | None:
+    """The record field carrying the configured metadata external id (match_on metadata.<key>), or None.
+
+    It is the key's own name at the top level of the record, as the writer reads it by default; a key named
+    like a Customer parameter cannot be a top-level field of its own and is addressed inside `metadata` instead.
+    """
+    key = config.match.metadata_key
+    if key is None:
+        return None
+    return key if key not in CUSTOMER_PARAMS and key != "id" else None
+
+
+def matching_keys(config: StripeConfig, operation: Operation) -> list[list[str]]:
+    """The paths a row of `operation` can be matched on: id, email and the configured metadata external id.
+
+    A create never matches (it always makes a new customer), and an upsert cannot match on id: Stripe chooses
+    ids, so a row whose id is not found could never be created under it.
+    """
+    if operation == "create":
+        return []
+    keys = [] if operation == "upsert" else [["id"]]
+    keys.append(["email"])
+    key = config.match.metadata_key
+    if key is not None:
+        field = metadata_key_field(config)
+        keys.append([field] if field is not None else ["metadata", key])
+    return keys
+
+
+def operation_schema(config: StripeConfig, operation: Operation) -> dict[str, Any]:
+    """The JSON schema of a record for `operation`, with the metadata external id as a field of its own."""
+    schema = json_schema(operation)
+    field = metadata_key_field(config)
+    if field is not None:
+        schema["properties"][field] = {
+            "type": ["string", "null"],
+            "description": f"External id kept in the customer's metadata[{field}]: set on create, and matched on "
+                           "when it is the sync's matching key.",
+        }
+    return schema
+
+
+def destination_catalog_message(config: StripeConfig) -> dict[str, Any]:
+    """Airbyte's DESTINATION_CATALOG for the `customer` object (the CDK's AirbyteMessage has no field for it)."""
+    operations = [
+        {
+            "object_name": OBJECT_NAME,
+            "sync_mode": sync_mode,
+            "json_schema": operation_schema(config, operation),
+            "matching_keys": matching_keys(config, operation),
+        }
+        for sync_mode, operation in AIRBYTE_OPERATIONS
+    ]
+    return {"type": "DESTINATION_CATALOG", "destination_catalog": {"operations": operations}}
+
+
+# --- valmi.io ---------------------------------------------------------------------------------------------------
+
+
+def bracket_path(path: str) -> str:
+    """A dotted Customer path in valmi's bracket form: address.city -> address[city]."""
+    head, *rest = path.split(".")
+    return head + "".join(f"[{part}]" for part in rest)
+
+
+def _leaf_fields(path: str, spec: ParamSpec) -> dict[str, Any]:
+    """Bracket-path fields for every scalar inside an object param, so valmi's UI offers address[city] directly."""
+    fields: dict[str, Any] = {}
+    for name, child in spec.children.items():
+        child_path = f"{path}.{name}"
+        if child.kind == "object":
+            fields.update(_leaf_fields(child_path, child))
+        elif child.kind in ("string", "integer", "boolean"):
+            entry: dict[str, Any] = {"type": child.kind}
+            if child.enum:
+                entry["enum"] = list(child.enum)
+            if child.description:
+                entry["description"] = child.description
+            fields[bracket_path(child_path)] = entry
+    return fields
+
+
+def valmi_field_schema(config: StripeConfig, operation: Operation) -> dict[str, Any]:
+    """valmi's field catalog schema: the Customer params for `operation` plus bracket paths into their objects.
+
+    `id` is left out: it cannot be set (Stripe chooses it) and valmi names the identifier through
+    `destination_id` instead of the mapping.
+    """
+    base = json_schema(operation)
+    properties: dict[str, Any] = {}
+    for name, schema in base["properties"].items():
+        if name == "id":
+            continue
+        properties[name] = schema
+        spec = CUSTOMER_PARAMS[name]
+        if spec.kind == "object":
+            properties.update(_leaf_fields(name, spec))
+    key = config.match.metadata_key
+    if key is not None:
+        properties[bracket_path(f"metadata.{key}")] = {
+            "type": "string", "description": f"External id kept in the customer's metadata[{key}].",
+        }
+    return {"$schema": base["$schema"], "type": "object", "additionalProperties": True, "properties": properties}
+
+
+def valmi_destination_ids(config: StripeConfig, operation: Operation) -> list[str]:
+    """The sink fields valmi may match rows on (`destination_id`); `id` only where nothing is ever created."""
+    ids = ["id"] if operation == "update" else []
+    ids.append("email")
+    key = config.match.metadata_key
+    if key is not None:
+        ids.append(bracket_path(f"metadata.{key}"))
+    return ids
+
+
+def valmi_sink(config: StripeConfig) -> dict[str, Any]:
+    """The Customer sink: upsert and update, and mirror for deletes, each with its field catalog."""
+    return {
+        "name": SINK_NAME,
+        "id": SINK_NAME,
+        "label": "Stripe Customer",
+        "supported_destination_sync_modes": [mode for mode, _ in VALMI_MODES],
+        "field_catalog": {
+            mode: {
+                "json_schema": valmi_field_schema(config, operation),
+                "allow_freeform_fields": True,
+                "supported_destination_ids": valmi_destination_ids(config, operation),
+                "mandatory_fields": [],
+            }
+            for mode, operation in VALMI_MODES
+        },
+    }
+
+
+def valmi_catalog_message(config: StripeConfig) -> dict[str, Any]:
+    """valmi's CATALOG message: one sink, no object creation (Stripe's Customer object is fixed)."""
+    return {"type": "CATALOG", "catalog": {"sinks": [valmi_sink(config)], "allow_object_creation": False}}

@@ -1,0 +1,116 @@
+"""``ServerControl``: a thin ``requests`` client for the control API, for tests, the demo and the benchmark.
+
+It talks HTTP (not in-process calls) so it works the same against a server in another process, e.g. one started
+with the CLI or inside a container. Errors from the server raise :class:`ControlError` with its message.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import requests
+
+
+class ControlError(RuntimeError):
+    """The control API refused a request (bad settings, unknown endpoint, ...)."""
+
+
+class ServerControl:
+    """Arrange and inspect a running server at ``url`` (``http://HOST:PORT``). Safe to share between threads."""
+
+    def __init__(self, url: str, timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self._local = threading.local()
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False  # never route a local server through an environment proxy
+            self._local.session = session
+        return session
+
+    def _call(self, method: str, name: str, payload: Mapping[str, Any] | None = None, **query: str) -> Any:
+        response = self._session().request(
+            method, f"{self.url}/_control/{name}", json=payload, params=query or None, timeout=self.timeout
+        )
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code != 200:
+            message = body.get("error", {}).get("message") if isinstance(body, dict) else response.text
+            raise ControlError(f"{method} /_control/{name} answered {response.status_code}: {message}")
+        return body
+
+    def health(self) -> bool:
+        """True when the server answers (use it to wait for a server started elsewhere)."""
+        try:
+            return bool(self._call("GET", "health").get("ok"))
+        except (requests.RequestException, ControlError):
+            return False
+
+    def reset(self) -> None:
+        """Forget customers, idempotency keys, counters, faults and revoked keys; start-up settings again."""
+        self._call("POST", "reset", {})
+
+    def configure(
+        self,
+        *,
+        latency_ms: float | None = None,
+        latency_jitter_ms: float | None = None,
+        search_lag_s: float | None = None,
+        enforce_rate_limits: bool | None = None,
+        rate_limits: Mapping[str, Mapping[str, float]] | None = None,
+        faults: Iterable[Mapping[str, Any]] | None = None,
+        revoked_keys: Iterable[str] | None = None,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        """Change the given settings (others keep their values); ``faults``/``revoked_keys`` replace the lists.
+        Returns all settings (revoked keys masked)."""
+        payload: dict[str, Any] = {
+            "latency_ms": latency_ms,
+            "latency_jitter_ms": latency_jitter_ms,
+            "search_lag_s": search_lag_s,
+            "enforce_rate_limits": enforce_rate_limits,
+            "rate_limits": rate_limits,
+            "faults": None if faults is None else [dict(f) for f in faults],
+            "revoked_keys": None if revoked_keys is None else list(revoked_keys),
+            "seed": seed,
+        }
+        result: dict[str, Any] = self._call("POST", "configure", {k: v for k, v in payload.items() if v is not None})
+        return result
+
+    def settings(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "settings")
+        return result
+
+    def seed_customers(self, customers: Iterable[Mapping[str, Any]], mode: str = "test") -> list[str]:
+        """Create customers directly (no latency, limits, faults or counting); their ids, in order.
+        Each takes the create parameters as nested JSON, plus an optional ``created`` (unix seconds)."""
+        result = self._call("POST", "seed_customers", {"customers": [dict(c) for c in customers], "mode": mode})
+        return list(result["ids"])
+
+    def customers(self, mode: str = "test", include_deleted: bool = False) -> list[dict[str, Any]]:
+        """Full customer objects, oldest first; deleted ones (if asked for) carry ``"deleted": true``."""
+        result = self._call("GET", "customers", mode=mode, include_deleted="true" if include_deleted else "false")
+        return list(result["data"])
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: calls per endpoint, rate limiting, faults, replays, requests, concurrency."""
+        result: dict[str, Any] = self._call("GET", "stats")
+        return result
+
+    def revoke_key(self, key: str) -> None:
+        """Later requests with ``key`` answer 401."""
+        self._call("POST", "revoke_key", {"key": key})
+
+    def close(self) -> None:
+        """Close this thread's connection (other threads' sessions close when they are collected)."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is not None:
+            session.close()
+            self._local.session = None

@@ -1,0 +1,91 @@
+"""Stripe's rate limiter, as token buckets per key mode: a global bucket and one per endpoint (route template).
+
+Defaults are Stripe's published numbers: global 100/s live and 25/s test, 25/s per endpoint, 20/s for search.
+Each bucket holds one second's worth of tokens (the burst) and starts full. A request takes a token from both its
+global and its endpoint bucket or from neither, so a refused request costs nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+SEARCH_ENDPOINT = "GET /v1/customers/search"
+DEFAULT_RATE_LIMITS: dict[str, dict[str, float]] = {
+    "live": {"global": 100.0, "endpoint": 25.0, "search": 20.0},
+    "test": {"global": 25.0, "endpoint": 25.0, "search": 20.0},
+}
+
+
+class TokenBucket:
+    """``rate`` tokens per second, at most ``max(rate, 1)`` stored. Not thread-safe: the limiter locks."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.capacity = max(rate, 1.0)
+        self.tokens = self.capacity
+        self.stamp = time.monotonic()
+
+    def available(self, now: float) -> bool:
+        if now > self.stamp:  # a bucket made after ``now`` was read must not lose tokens
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+        return self.tokens >= 1.0
+
+
+def merge_rate_limits(current: Mapping[str, Mapping[str, float]], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``update`` may name any subset of modes and of ``global``/``endpoint``/``search``; values must be >= 0."""
+    merged = copy.deepcopy({mode: dict(values) for mode, values in current.items()})
+    for mode, values in update.items():
+        if mode not in merged or not isinstance(values, Mapping):
+            raise ValueError(f"rate_limits: unknown mode {mode!r} (use 'test' or 'live')")
+        for name, rate in values.items():
+            if name not in merged[mode] or not isinstance(rate, int | float) or isinstance(rate, bool) or rate < 0:
+                raise ValueError(f"rate_limits[{mode}][{name}]: expected global/endpoint/search with a rate >= 0")
+            merged[mode][name] = float(rate)
+    return merged
+
+
+class RateLimiter:
+    """Decides, per request, whether Stripe would answer 429 and with which ``Stripe-Rate-Limited-Reason``."""
+
+    def __init__(self, limits: Mapping[str, Mapping[str, float]] = DEFAULT_RATE_LIMITS) -> None:
+        self._lock = threading.Lock()
+        self._limits: dict[str, dict[str, float]] = {m: dict(v) for m, v in limits.items()}
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+
+    @property
+    def limits(self) -> dict[str, dict[str, float]]:
+        with self._lock:
+            return copy.deepcopy(self._limits)
+
+    def configure(self, limits: Mapping[str, Mapping[str, float]]) -> None:
+        """New rates; every bucket starts full again."""
+        with self._lock:
+            self._limits = {m: dict(v) for m, v in limits.items()}
+            self._buckets.clear()
+
+    def acquire(self, mode: str, endpoint: str) -> str | None:
+        """``None`` if the request may proceed (tokens taken), else ``"global-rate"`` or ``"endpoint-rate"``."""
+        now = time.monotonic()
+        with self._lock:
+            rates = self._limits[mode]
+            endpoint_rate = rates["search"] if endpoint == SEARCH_ENDPOINT else rates["endpoint"]
+            global_bucket = self._bucket(mode, "*", rates["global"])
+            endpoint_bucket = self._bucket(mode, endpoint, endpoint_rate)
+            if not global_bucket.available(now):
+                return "global-rate"
+            if not endpoint_bucket.available(now):
+                return "endpoint-rate"
+            global_bucket.tokens -= 1.0
+            endpoint_bucket.tokens -= 1.0
+            return None
+
+    def _bucket(self, mode: str, name: str, rate: float) -> TokenBucket:
+        bucket = self._buckets.get((mode, name))
+        if bucket is None:
+            bucket = self._buckets[(mode, name)] = TokenBucket(rate)
+        return bucket

@@ -1,0 +1,215 @@
+"""One API request, checked in Stripe's order.
+
+1. route (404 for unknown URLs), then count the call;
+2. authentication (401);
+3. rate limits (429 with ``Stripe-Rate-Limited-Reason``, answered at once, nothing stored);
+4. pre-execution faults (see :mod:`.faults`);
+5. restricted-key permissions (403);
+6. parameter validation (400, nothing stored);
+7. idempotency: replay, mismatch (400 ``idempotency_error``), in use (409), or reserve the key;
+8. the simulated latency, slept *after* the reservation so concurrent duplicates really meet the 409;
+9. execution, with the execution faults; the answer is stored under the key (404s and injected 500s included).
+
+Every answer except a 429 waits for the simulated latency once; locks are never held while sleeping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import Any
+
+from .auth import check_permission
+from .errors import API_ERROR, ApiError
+from .faults import DURING_EXECUTION, PRE_EXECUTION, FaultRule
+from .messages import Outcome, Request
+from .params import decode, fingerprint, parse_pairs
+from .rng import random_id
+from .routes import Route, execute, match_route, unrecognized_url
+from .state import ServerState
+from .validation import validate
+
+API_VERSION = "2026-10-28.endive"
+_LOG = logging.getLogger(__name__)
+
+
+class _Context:
+    """Per-request facts the answer needs, and whether the latency was already spent."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.request_id = random_id("req_")
+        self.livemode = False
+        self.slept = False
+
+    def sleep(self, state: ServerState) -> None:
+        if not self.slept:
+            self.slept = True
+            delay = state.latency_s()
+            if delay > 0:
+                time.sleep(delay)
+
+    def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers = {
+            "Request-Id": self.request_id,
+            "Stripe-Version": self.request.headers.get("stripe-version") or API_VERSION,
+            "Cache-Control": "no-cache, no-store",
+        }
+        key = self.request.headers.get("idempotency-key")
+        if key and self.request.method in ("POST", "DELETE"):
+            headers["Idempotency-Key"] = key
+        headers.update(extra or {})
+        return headers
+
+    def error(self, err: ApiError) -> Outcome:
+        return Outcome(err.status, err.body(self.request_id, self.livemode), self.headers(err.headers))
+
+
+def _rate_limited(reason: str) -> ApiError:
+    return ApiError(
+        429,
+        "Request rate limit exceeded. You can learn more about rate limits here https://stripe.com/docs/rate-limits.",
+        code="rate_limit",
+        headers={"Stripe-Rate-Limited-Reason": reason},
+        fast=True,
+    )
+
+
+def _server_error() -> ApiError:
+    return ApiError(
+        500,
+        "Something went wrong on Stripe's end. (This local server injected the error.)",
+        type_=API_ERROR,
+        headers={"Stripe-Should-Retry": "false"},
+    )
+
+
+class ApiPipeline:
+    """Turns a :class:`Request` into an :class:`Outcome` against one :class:`ServerState`."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    def handle(self, request: Request) -> Outcome:
+        stats = self.state.stats
+        stats.request_started()
+        ctx = _Context(request)
+        outcome: Outcome | None = None
+        try:
+            try:
+                outcome = self._run(ctx)
+            except ApiError as err:
+                if not err.fast:
+                    ctx.sleep(self.state)
+                outcome = ctx.error(err)
+            except Exception:
+                _LOG.exception("stripe_server: unexpected failure in %s %s", request.method, request.path)
+                outcome = ctx.error(ApiError(500, "An unexpected error occurred.", type_=API_ERROR))
+            return outcome
+        finally:
+            stats.request_finished(None if outcome is None or outcome.drop else outcome.status)
+
+    def _run(self, ctx: _Context) -> Outcome:
+        state, request = self.state, ctx.request
+        route = match_route(request.method, request.path)
+        if route is None:
+            raise unrecognized_url(request.method, request.path)
+        state.stats.call(route.endpoint)
+        key = state.keys.authenticate(request.headers.get("authorization"))
+        ctx.livemode = key.livemode
+        if state.settings.enforce_rate_limits:
+            reason = state.limiter.acquire(key.mode, route.endpoint)
+            if reason is not None:
+                state.stats.rate_limited(reason)
+                raise _rate_limited(reason)
+        fault = state.faults.draw(route.endpoint, PRE_EXECUTION)
+        if fault is not None:
+            return self._pre_execution_fault(fault, ctx)
+        check_permission(key, route.write)
+        pairs = parse_pairs(request.query)
+        if request.method == "POST":
+            pairs += parse_pairs(request.body.decode("utf-8", "replace"))
+        params = validate(decode(pairs), route.schema)
+        idem_key = request.headers.get("idempotency-key") if request.method in ("POST", "DELETE") else None
+        if idem_key:
+            stored = state.idempotency.begin(key.mode, idem_key, fingerprint(request.method, request.path, pairs))
+            if stored is not None:
+                state.stats.replay()
+                ctx.sleep(state)
+                extra = {**stored.headers, "Idempotent-Replayed": "true", "Original-Request": stored.request_id}
+                return Outcome(stored.status, stored.body, ctx.headers(extra))
+        try:
+            ctx.sleep(state)
+            sent, answer = self._execute(ctx, key.mode, route, params)
+        except BaseException:
+            if idem_key:
+                state.idempotency.release(key.mode, idem_key)
+            raise
+        if idem_key:
+            state.idempotency.complete(
+                key.mode, idem_key, answer.status, _as_dict(answer.body), _storable(answer.headers), ctx.request_id
+            )
+        return sent
+
+    def _pre_execution_fault(self, fault: FaultRule, ctx: _Context) -> Outcome:
+        stats = self.state.stats
+        stats.fault(fault.kind)
+        if fault.kind == "rate_limit":
+            stats.rate_limited(fault.reason)
+            raise _rate_limited(fault.reason)
+        if fault.kind == "lock_timeout":
+            stats.lock_timeout()
+            raise ApiError(
+                429,
+                "This object cannot be accessed right now because another API request or Stripe process is "
+                "currently accessing it. If you see this error intermittently, retry the request. If you see this "
+                "error frequently and are making multiple concurrent requests to a single object, make your "
+                "requests serially or at a lower rate. See https://stripe.com/docs/rate-limits for more details.",
+                code="lock_timeout",
+                fast=True,
+            )
+        if fault.kind == "error_503":
+            raise ApiError(503, "Stripe is temporarily unavailable. Please try again later.", type_=API_ERROR)
+        if fault.kind == "idempotency_in_use":
+            raise ApiError(
+                409,
+                "There is currently another in-progress request using this Idempotent Key (that probably means you "
+                "submitted twice, and the other request is still going through). Please try again later.",
+                code="idempotency_key_in_use",
+            )
+        ctx.sleep(self.state)
+        return Outcome(0, drop="reset")
+
+    def _execute(self, ctx: _Context, mode: str, route: Route, params: dict[str, Any]) -> tuple[Outcome, Outcome]:
+        """Run the operation with the execution faults: (what to send, what to store under the key).
+
+        404s become stored answers; 400s (checks only the store can make) propagate and the key is released."""
+        state = self.state
+        fault = state.faults.draw(route.endpoint, DURING_EXECUTION)
+        if fault is not None and fault.kind == "error_500":
+            state.stats.fault("error_500")
+            if fault.applied:
+                with contextlib.suppress(ApiError):
+                    execute(state.store, mode, route, params)
+            failed = ctx.error(_server_error())
+            return failed, failed
+        try:
+            outcome = Outcome(200, execute(state.store, mode, route, params), ctx.headers())
+        except ApiError as err:
+            if err.status == 400:
+                raise
+            outcome = ctx.error(err)
+        if fault is not None:  # lost_response: the write happened and its answer is stored, but never sent
+            state.stats.fault("lost_response")
+            return Outcome(0, drop="close"), outcome
+        return outcome, outcome
+
+
+def _as_dict(body: Any) -> dict[str, Any]:
+    return body if isinstance(body, dict) else {}
+
+
+def _storable(headers: dict[str, str]) -> dict[str, str]:
+    """Headers worth replaying: not the per-request ones the replay sets afresh."""
+    return {k: v for k, v in headers.items() if k not in ("Request-Id", "Idempotency-Key", "Stripe-Version")}

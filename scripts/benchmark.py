@@ -1,0 +1,251 @@
+"""Throughput benchmark (a script, never a test): `./dev bench` prints one table, a row per scenario.
+
+Everything runs against the project's Stripe-compatible server with 150 ms +/- 50 ms latency and
+Stripe's default limits (live: 100/s global, 25/s per endpoint; test: 25/s global). The connector
+runs as a subprocess, exactly as a platform runs it; peak RSS is the child's own (wait4).
+
+The bound for a scenario is the best rows/s Stripe's limits allow for the calls it must make:
+    seconds >= max(calls on each endpoint / endpoint limit, all calls / global limit)
+so a ratio of 1.0 means running exactly at Stripe's limits. Compare ratios measured in one run: the
+machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import stripe
+
+from integration_tests.stripe_server import StripeServer
+
+LIVE_KEY = "sk_live_" + "BenchmarkKey0123456789abcdef"
+TEST_KEY = "sk_test_" + "BenchmarkKey0123456789abcdef"
+LIMITS = {"live": {"global": 100, "endpoint": 25}, "test": {"global": 25, "endpoint": 25}}
+SEARCH_RATE = 20
+
+
+@dataclass
+class Scenario:
+    name: str
+    rows: int
+    seconds: float
+    bound_rows_per_s: float | None
+    reads: int
+    writes: int
+    rate_limited: int
+    retries: int
+    peak_rss_mb: float
+    duplicates: int | None = None
+    note: str = ""
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    @property
+    def ratio(self) -> float | None:
+        return self.rows_per_s / self.bound_rows_per_s if self.bound_rows_per_s else None
+
+
+def bound_rows_per_s(rows: int, calls: dict[str, int], mode: str) -> float:
+    """Rows/s if every endpoint ran at its limit and the global limit held (shared/docs/stripe.md)."""
+    limits = LIMITS[mode]
+    per_endpoint = [n / (SEARCH_RATE if "search" in ep else limits["endpoint"]) for ep, n in calls.items()]
+    seconds = max([*per_endpoint, sum(calls.values()) / limits["global"]], default=0.0)
+    return rows / seconds if seconds else float("inf")
+
+
+def record_lines(rows: Iterator[dict[str, Any]], state_every: int = 500) -> Iterator[bytes]:
+    n = 0
+    for n, data in enumerate(rows, start=1):
+        yield json.dumps({"type": "RECORD", "record": {"stream": "customers", "data": data, "emitted_at": 0}}).encode()
+        if n % state_every == 0:
+            yield json.dumps({"type": "STATE", "id": n, "state": {"type": "GLOBAL", "global": {"n": n}}}).encode()
+    yield json.dumps({"type": "STATE", "id": n + 1, "state": {"type": "GLOBAL", "global": {"n": n}}}).encode()
+
+
+def run_connector(config: dict[str, Any], lines: Callable[[], Iterator[bytes]], workdir: Path) -> tuple[
+        float, float, dict[str, Any], int]:
+    """Run `write`, feeding stdin from a thread; return wall seconds, peak RSS (MB), summary, exit code."""
+    config_path, catalog_path, out_path = workdir / "config.json", workdir / "catalog.json", workdir / "out.jsonl"
+    config_path.write_text(json.dumps(config))
+    catalog_path.write_text(json.dumps({"streams": [{
+        "stream": {"name": "customers", "json_schema": {"type": "object"}, "supported_sync_modes": ["full_refresh"]},
+        "sync_mode": "full_refresh", "destination_sync_mode": "append_dedup", "primary_key": []}]}))
+    with out_path.open("wb") as out:
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "destination_stripe", "write", "--config", str(config_path),
+             "--catalog", str(catalog_path)], stdin=subprocess.PIPE, stdout=out, stderr=subprocess.DEVNULL)
+
+        def feed() -> None:
+            assert process.stdin is not None
+            try:
+                for line in lines():
+                    process.stdin.write(line + b"\n")
+                process.stdin.close()
+            except BrokenPipeError:
+                pass
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        feeder.join(timeout=5)
+    summary: dict[str, Any] = {}
+    with out_path.open("rb") as out:
+        out.seek(max(0, out_path.stat().st_size - 20000))
+        for line in out.read().splitlines():
+            if b"SUMMARY_JSON " in line:
+                message = json.loads(line)["log"]["message"]
+                summary = json.loads(message.split("SUMMARY_JSON ", 1)[1])
+    return seconds, usage.ru_maxrss / 1024, summary, process.returncode
+
+
+def duplicates(customers: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any]) -> int:
+    seen: dict[Any, int] = {}
+    for customer in customers:
+        seen[key(customer)] = seen.get(key(customer), 0) + 1
+    return sum(n - 1 for n in seen.values() if n > 1)
+
+
+def email_rows(n_update: int, n_create: int, suffix: str) -> list[dict[str, Any]]:
+    """Updates and creates interleaved 2:1, as a warehouse table in no particular order would have them."""
+    updates = [{"email": f"c{i}@example.com", "name": f"Customer {i} {suffix}"} for i in range(n_update)]
+    creates = [{"email": f"new{i}@example.com", "name": f"New {i} {suffix}"} for i in range(n_create)]
+    rows: list[dict[str, Any]] = []
+    while updates or creates:
+        rows.extend(updates[:2])
+        del updates[:2]
+        if creates:
+            rows.append(creates.pop(0))
+    return rows
+
+
+def scenario_sync(server: StripeServer, tmp: Path, *, name: str, mode: str, key: str, rows: list[dict[str, Any]],
+                  extra: dict[str, Any], dup_key: Callable[[dict[str, Any]], Any], note: str = "") -> Scenario:
+    before = server.control.stats()
+    config = {"api_key": key, "api_base": server.url, "progress_interval_seconds": 5, **extra}
+    seconds, rss, summary, code = run_connector(config, lambda: record_lines(iter(rows)), tmp)
+    after = server.control.stats()
+    calls = {ep: n - before["calls"].get(ep, 0) for ep, n in after["calls"].items()}
+    calls = {ep: n for ep, n in calls.items() if n}
+    reads = sum(n for ep, n in calls.items() if ep.startswith("GET"))
+    limited = sum(after["rate_limited"].values()) - sum(before["rate_limited"].values())
+    if code != 0:
+        note = f"EXIT {code}; " + note
+    return Scenario(name, len(rows), seconds, bound_rows_per_s(len(rows), calls, mode), reads,
+                    sum(calls.values()) - reads, limited, summary.get("retries", -1), rss,
+                    duplicates(server.control.customers(mode=mode), dup_key), note)
+
+
+def naive_baseline(server: StripeServer, rows: list[dict[str, Any]], mode: str, key: str) -> Scenario:
+    """What valmi shipped: one row at a time, list by email, then update or create (two round trips)."""
+    client = stripe.StripeClient(key, base_addresses={"api": server.url}, max_network_retries=5)
+    before = server.control.stats()
+    started = time.monotonic()
+    for row in rows:
+        found = client.v1.customers.list({"email": row["email"], "limit": 1}).data
+        if found:
+            client.v1.customers.update(found[0].id, {"name": row["name"]})
+        else:
+            client.v1.customers.create({"email": row["email"], "name": row["name"]})
+    seconds = time.monotonic() - started
+    after = server.control.stats()
+    calls = {ep: n - before["calls"].get(ep, 0) for ep, n in after["calls"].items() if n - before["calls"].get(ep, 0)}
+    reads = sum(n for ep, n in calls.items() if ep.startswith("GET"))
+    return Scenario(f"naive baseline ({mode}, {len(rows)} rows)", len(rows), seconds,
+                    bound_rows_per_s(len(rows), calls, mode), reads, sum(calls.values()) - reads, 0, 0, 0.0,
+                    note="one row at a time: lookup then write, in the benchmark process")
+
+
+def dry_run_scenario(server: StripeServer, tmp: Path, n: int) -> Scenario:
+    def lines() -> Iterator[bytes]:
+        return record_lines(({"email": f"d{i}@example.com", "name": f"Dry {i}", "phone": "+1 555 0100",
+                              "address": {"city": "Paris", "country": "FR"}, "plan": "pro", "seats": i % 50,
+                              "active": True, "signup": "2026-01-01"} for i in range(n)), state_every=1000)
+
+    config = {"api_key": TEST_KEY, "api_base": server.url, "dry_run": True, "unmapped_fields": "metadata",
+              "identity_index": "always", "progress_interval_seconds": 30}
+    seconds, rss, summary, code = run_connector(config, lines, tmp)
+    planned = summary.get("created", 0)
+    note = f"dry run, {planned} creates planned" + ("" if code == 0 else f"; EXIT {code}")
+    return Scenario(f"dry run {n:,} rows (parse + map)", n, seconds, None, summary.get("reads", 0), 0, 0, 0, rss,
+                    note=note)
+
+
+def print_table(results: list[Scenario]) -> None:
+    header = ("scenario", "rows", "wall s", "rows/s", "bound rows/s", "ratio", "reads/row", "writes/row", "429s",
+              "retries", "peak RSS MB", "dups", "note")
+    table = [header]
+    for r in results:
+        table.append((r.name, f"{r.rows:,}", f"{r.seconds:.1f}", f"{r.rows_per_s:,.1f}",
+                      f"{r.bound_rows_per_s:,.1f}" if r.bound_rows_per_s else "-",
+                      f"{r.ratio:.2f}" if r.ratio is not None else "-", f"{r.reads / r.rows:.3f}",
+                      f"{r.writes / r.rows:.3f}", str(r.rate_limited), str(r.retries),
+                      f"{r.peak_rss_mb:.0f}" if r.peak_rss_mb else "-",
+                      "-" if r.duplicates is None else str(r.duplicates), r.note))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for i, row in enumerate(table):
+        print("| " + " | ".join(cell.ljust(widths[j]) for j, cell in enumerate(row)) + " |")
+        if i == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--skip-million", action="store_true", help="skip the 1,000,000-row dry run")
+    args = parser.parse_args()
+    scale = 10 if args.quick else 1
+    results: list[Scenario] = []
+    with StripeServer(host="127.0.0.1", port=0, latency_ms=150, latency_jitter_ms=50) as server, \
+            tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        ctl = server.control
+        ctl.configure(rate_limits=LIMITS, enforce_rate_limits=True)
+        n_existing, n_new = 1000 // scale, 500 // scale
+        ctl.seed_customers([{"email": f"c{i}@example.com", "name": f"Customer {i}"} for i in range(n_existing)],
+                           mode="live")
+        rows = email_rows(n_existing, n_new, "v2")
+        by_email = lambda c: (c.get("email") or "").lower()  # noqa: E731
+        results.append(scenario_sync(server, tmp, name="live, upsert by email (updates + creates)", mode="live",
+                                     key=LIVE_KEY, rows=rows, extra={"match_on": "email"}, dup_key=by_email))
+        results.append(scenario_sync(server, tmp, name="live, same sync repeated unchanged", mode="live",
+                                     key=LIVE_KEY, rows=rows, extra={"match_on": "email"}, dup_key=by_email,
+                                     note="no writes: reads only (sequential list pages)"))
+        n_meta = 500 // scale
+        ctl.seed_customers([{"email": f"m{i}@example.com", "metadata": {"ext_id": str(i)}}
+                            for i in range(n_meta // 2)], mode="test")
+        meta_rows = [{"ext_id": i, "email": f"m{i}@example.com", "name": f"Meta {i}"} for i in range(n_meta)]
+        results.append(scenario_sync(server, tmp, name="test key, upsert by metadata.ext_id", mode="test",
+                                     key=TEST_KEY, rows=meta_rows, extra={"match_on": "metadata.ext_id"},
+                                     dup_key=lambda c: c["metadata"].get("ext_id") or c["id"]))
+        baseline_rows = email_rows(100 // scale, 50 // scale, "v3")
+        results.append(naive_baseline(server, baseline_rows, "live", LIVE_KEY))
+        ctl.reset()
+        ctl.configure(latency_ms=0, latency_jitter_ms=0)
+        results.append(dry_run_scenario(server, tmp, 100_000 // scale))
+        if not args.skip_million:
+            results.append(dry_run_scenario(server, tmp, 1_000_000 // scale))
+    print_table(results)
+    sync, baseline = results[0], next(r for r in results if r.name.startswith("naive"))
+    if baseline.rows_per_s:
+        print(f"\nSpeed-up of the live upsert sync over the naive baseline: {sync.rows_per_s / baseline.rows_per_s:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
