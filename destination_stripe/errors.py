@@ -13,10 +13,10 @@ policy consumes them, and once its budget is spent they become a TransientError.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class FailureType(str, Enum):
+class FailureType(StrEnum):
     """Airbyte's TRACE failure types (the protocol's values; the CDK's enum is not imported, as it costs a
     second of start-up for every command)."""
 

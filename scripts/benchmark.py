@@ -243,7 +243,8 @@ def main() -> int:
     print_table(results)
     sync, baseline = results[0], next(r for r in results if r.name.startswith("naive"))
     if baseline.rows_per_s:
-        print(f"\nSpeed-up of the live upsert sync over the naive baseline: {sync.rows_per_s / baseline.rows_per_s:.1f}x")
+        speedup = sync.rows_per_s / baseline.rows_per_s
+        print(f"\nSpeed-up of the live upsert sync over the naive baseline: {speedup:.1f}x")
     return 0
 
 

@@ -1,0 +1,305 @@
+"""Shared fixtures and helpers for the tests that build and run the Docker image.
+
+Loaded as a pytest plugin by `test_image.py` and `test_acceptance.py` (`pytest_plugins`), so the session-scoped
+`built_image` fixture builds `airbyte/destination-stripe:dev` once per pytest run, whichever of them runs first.
+
+- Engine: `DOCKER_HOST` (or the default socket), else the socket that `.ci/docker-engine.sh` starts
+  (`$DS_DOCKER_DIR/docker.sock`, default /tmp/ds-docker). None answering: the tests skip with the reason, except
+  with `CI` set, where they fail: CI must run them.
+- Networking: every build and run uses host networking. The engines on these machines have no bridge, and it is how
+  a container reaches the local Stripe-compatible server on the host's 127.0.0.1.
+- Files (config, catalog) are mounted read-only at /secrets, the way Airbyte's docs show it; stdin is piped through
+  the attach API, like `docker run -i`.
+
+PYTEST_DONT_REWRITE: this module is imported by the test modules before pytest loads it as a plugin, so pytest could
+not rewrite its asserts anyway; the marker tells it not to try (and not to warn). Its asserts carry their own messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import docker
+import docker.errors
+import pytest
+import requests.exceptions
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+IMAGE_TAG = "airbyte/destination-stripe:dev"
+BUILD_TARGET = "airbyte"  # the Dockerfile's Airbyte stage
+SECRETS_DIR = "/secrets"
+ENGINE_SOCKET = Path(os.environ.get("DS_DOCKER_DIR", "/tmp/ds-docker")) / "docker.sock"
+NO_ENGINE = 'no Docker engine: run `eval "$(.ci/docker-engine.sh)"` (starts one and exports DOCKER_HOST)'
+API_TIMEOUT_S = 900  # one docker API call; a build step installing dependencies can be silent for minutes
+RUN_TIMEOUT_S = 300  # one connector run
+PLACEHOLDER_API_BASE = "{{STRIPE_API_BASE}}"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    """Skip on a developer's machine; fail in CI, where a skipped image test would hide a broken image."""
+    if in_ci():
+        pytest.fail(f"{reason} [CI is set: the image tests must run, not skip]", pytrace=False)
+    pytest.skip(reason)
+
+
+def connect() -> docker.DockerClient:
+    """A client for the first engine that answers, or an error naming what was tried."""
+    tried = []
+    candidates: list[str | None] = [None]  # None: DOCKER_HOST or the default socket
+    if not os.environ.get("DOCKER_HOST") and ENGINE_SOCKET.exists():
+        candidates.append(f"unix://{ENGINE_SOCKET}")
+    for base_url in candidates:
+        try:
+            client = (
+                docker.from_env(timeout=API_TIMEOUT_S)
+                if base_url is None
+                else docker.DockerClient(base_url=base_url, timeout=API_TIMEOUT_S)
+            )
+            client.ping()
+            return client
+        except docker.errors.DockerException as error:
+            tried.append(f"{base_url or os.environ.get('DOCKER_HOST') or 'default socket'}: {error}")
+    raise RuntimeError("; ".join(tried))
+
+
+def dockerfile_base_image() -> str:
+    match = re.search(r"^ARG BASE_IMAGE=(\S+)", (REPO_ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert match, "the Dockerfile has no `ARG BASE_IMAGE=...` default"
+    return match.group(1).strip("\"'")
+
+
+def build_args(client: docker.DockerClient) -> dict[str, str]:
+    """No override when the pinned base exists (or can be pulled). An engine that holds the base only under its
+    tag (a stand-in tagged by hand on an engine .ci/docker-engine.sh did not start) gets it passed explicitly."""
+    pinned = dockerfile_base_image()
+    tagged = pinned.split("@", 1)[0]
+    if pinned == tagged or _has_image(client, pinned) or not _has_image(client, tagged):
+        return {}
+    return {"BASE_IMAGE": tagged}
+
+
+def _has_image(client: docker.DockerClient, ref: str) -> bool:
+    try:
+        client.images.get(ref)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def _image_id(client: docker.DockerClient, ref: str) -> str | None:
+    try:
+        return client.images.get(ref).id
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _remove_superseded(client: docker.DockerClient, image_id: str) -> None:
+    """Drop the image this build replaced under the same tag: every code change makes a new ~350 MB venv layer.
+
+    Never forced: an image still used by a container (another session's run) stays. The builder stage's cached
+    layers are separate images and are kept, so the dependency layer stays cached.
+    """
+    with contextlib.suppress(docker.errors.APIError):
+        client.images.remove(image_id)
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    tag: str
+    image: Any  # docker.models.images.Image
+    build_seconds: float
+    base_image: str
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.image.attrs["Config"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished container: exit code and the two output streams, with the protocol messages parsed."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def lines(self) -> list[str]:
+        return [line for line in self.stdout.splitlines() if line.strip()]
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """Every stdout line as a JSON object: the protocol allows nothing else there."""
+        parsed = []
+        for line in self.lines:
+            try:
+                message = json.loads(line)
+            except json.JSONDecodeError:
+                raise AssertionError(f"a stdout line is not JSON: {line[:300]!r}") from None
+            assert isinstance(message, dict) and "type" in message, f"not an Airbyte message: {line[:300]!r}"
+            parsed.append(message)
+        return parsed
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m["type"] == kind]
+
+    def describe(self) -> str:
+        return (
+            f"exit {self.exit_code}\n--- stdout (tail) ---\n{self.stdout[-3000:]}\n"
+            f"--- stderr (tail) ---\n{self.stderr[-3000:]}"
+        )
+
+
+def run_container(
+    client: docker.DockerClient,
+    image: str,
+    args: list[str],
+    *,
+    files: dict[str, str | bytes] | None = None,
+    stdin: bytes | None = None,
+    entrypoint: list[str] | None = None,
+    user: str | None = None,
+    timeout: float = RUN_TIMEOUT_S,
+) -> Run:
+    """Run the image once with host networking, as `docker run --rm [-i] -v DIR:/secrets:ro IMAGE ARGS` would.
+
+    `files` are written to a fresh folder mounted read-only at /secrets (readable by the image's non-root user);
+    `stdin` is sent whole and then closed, so the connector sees end of input.
+    """
+    folder = tempfile.mkdtemp(prefix="ds-image-test-")
+    container = None
+    try:
+        os.chmod(folder, 0o755)
+        for name, content in (files or {}).items():
+            path = Path(folder, name)
+            path.write_bytes(content.encode() if isinstance(content, str) else content)
+            path.chmod(0o644)
+        container = client.containers.create(
+            image,
+            command=args,
+            entrypoint=entrypoint,
+            user=user,
+            network_mode="host",
+            volumes={folder: {"bind": SECRETS_DIR, "mode": "ro"}} if files else None,
+            stdin_open=stdin is not None,  # with attach, this sets StdinOnce: closing our side closes theirs
+        )
+        started = time.monotonic()
+        if stdin is not None:
+            attached = container.attach_socket(params={"stdin": 1, "stream": 1})
+            raw = getattr(attached, "_sock", attached)  # the hijacked connection under docker's SocketIO wrapper
+            container.start()
+            raw.sendall(stdin)
+            raw.shutdown(socket.SHUT_WR)
+        else:
+            container.start()
+        try:
+            status = container.wait(timeout=timeout)
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            container.kill()
+            raise AssertionError(f"{image} {' '.join(args)} did not finish within {timeout} s") from None
+        seconds = time.monotonic() - started
+        if stdin is not None:
+            raw.close()
+        return Run(
+            exit_code=int(status["StatusCode"]),
+            stdout=container.logs(stdout=True, stderr=False).decode("utf-8", "replace"),
+            stderr=container.logs(stdout=False, stderr=True).decode("utf-8", "replace"),
+            seconds=seconds,
+        )
+    finally:
+        if container is not None:
+            container.remove(force=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def substitute(value: Any, replacements: dict[str, str]) -> Any:
+    """Replace placeholders such as {{STRIPE_API_BASE}} in every string of a JSON value."""
+    if isinstance(value, str):
+        for placeholder, actual in replacements.items():
+            value = value.replace(placeholder, actual)
+        return value
+    if isinstance(value, list):
+        return [substitute(v, replacements) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, replacements) for k, v in value.items()}
+    return value
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[docker.DockerClient]:
+    try:
+        client = connect()
+    except RuntimeError as error:
+        problem = str(error)
+    else:
+        yield client
+        client.close()
+        return
+    skip_or_fail(f"{NO_ENGINE} ({problem})")
+
+
+@pytest.fixture(scope="session")
+def built_image(docker_client: docker.DockerClient) -> BuiltImage:
+    """`docker build --network host --target airbyte -t airbyte/destination-stripe:dev .`, once per session."""
+    args = build_args(docker_client)
+    previous = _image_id(docker_client, IMAGE_TAG)
+    started = time.monotonic()
+    try:
+        image, _ = docker_client.images.build(
+            path=str(REPO_ROOT),
+            tag=IMAGE_TAG,
+            target=BUILD_TARGET,
+            network_mode="host",
+            buildargs=args,
+            rm=True,
+            forcerm=True,
+            pull=False,
+        )
+    except docker.errors.BuildError as error:
+        log = "".join(chunk.get("stream", "") or chunk.get("error", "") for chunk in error.build_log)
+        pytest.fail(
+            f"docker build failed: {error.msg}\n{log[-4000:]}\n"
+            f"(no base image? `.ci/docker-engine.sh` builds a stand-in for {dockerfile_base_image()})",
+            pytrace=False,
+        )
+    if previous and previous != image.id:
+        _remove_superseded(docker_client, previous)
+    return BuiltImage(
+        tag=IMAGE_TAG,
+        image=image,
+        build_seconds=time.monotonic() - started,
+        base_image=args.get("BASE_IMAGE", dockerfile_base_image()),
+    )
+
+
+@pytest.fixture
+def local_stripe() -> Iterator[Any]:
+    """A fresh Stripe-compatible server per test on the host's loopback, reachable from host-networked containers.
+
+    Named apart from conftest's shared `stripe_server` on purpose: the image tests count the customers they made.
+    """
+    try:
+        from integration_tests.stripe_server import StripeServer
+    except ImportError as error:
+        problem = str(error)
+    else:
+        with StripeServer(host="127.0.0.1", port=0) as server:
+            yield server
+        return
+    skip_or_fail(f"integration_tests/stripe_server is not importable: {problem}")

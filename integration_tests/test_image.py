@@ -1,0 +1,255 @@
+"""The Docker image, built from this checkout and run for real: packaging, security and a full `write`.
+
+Needs a Docker engine (`eval "$(.ci/docker-engine.sh)"`); without one these tests skip, except under CI=true.
+The write test runs the project's Stripe-compatible server on the host's 127.0.0.1 and the container with host
+networking, piping Airbyte messages on stdin exactly as the platform does.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from typing import Any
+
+import docker.utils.build
+import pytest
+import yaml
+
+from integration_tests.image_support import (
+    REPO_ROOT,
+    SECRETS_DIR,
+    BuiltImage,
+    Run,
+    run_container,
+)
+
+pytest_plugins = ("integration_tests.image_support",)
+
+METADATA = yaml.safe_load((REPO_ROOT / "metadata.yaml").read_text())["data"]
+ENTRYPOINT = "/opt/connector/bin/destination-stripe"
+MB = 1_000_000  # docker reports sizes in decimal megabytes
+IMAGE_BUDGET_MB = 750  # the whole image, base included (measured: docs/docker.md)
+CONNECTOR_LAYERS_BUDGET_MB = 450  # what the Dockerfile adds on top of the base: the venv, mostly airbyte-cdk's deps
+SPEC_STARTUP_BUDGET_S = 15.0  # `docker run ... spec`, container start included; generous for a loaded CI machine
+GOOD_KEY = "sk_test_imageTestKey0123456789Ab"
+ROWS = 300
+STATE_EVERY = 50
+STREAM = "customers"
+
+
+def check_config(api_base: str, key: str = GOOD_KEY) -> dict[str, Any]:
+    return {"api_key": key, "api_base": api_base}
+
+
+def catalog() -> dict[str, Any]:
+    return {
+        "streams": [
+            {
+                "stream": {
+                    "name": STREAM,
+                    "json_schema": {
+                        "type": "object",
+                        "properties": {"email": {"type": "string"}, "name": {"type": "string"}},
+                    },
+                    "supported_sync_modes": ["full_refresh", "incremental"],
+                },
+                "sync_mode": "incremental",
+                "destination_sync_mode": "append_dedup",
+                "primary_key": [["email"]],
+                "cursor_field": [],
+                "generation_id": 1,
+                "minimum_generation_id": 0,
+                "sync_id": 1,
+            }
+        ]
+    }
+
+
+def email(row: int) -> str:
+    return f"image-test-{row:04d}@example.com"
+
+
+def input_messages() -> bytes:
+    """ROWS records with a STATE after every STATE_EVERY, each STATE carrying the platform's integer `id`."""
+    lines = []
+    for row in range(1, ROWS + 1):
+        record = {"stream": STREAM, "data": {"email": email(row), "name": f"Image Test {row}"}, "emitted_at": 0}
+        lines.append({"type": "RECORD", "record": record})
+        if row % STATE_EVERY == 0:
+            lines.append(
+                {
+                    "type": "STATE",
+                    "state": {
+                        "type": "STREAM",
+                        "stream": {"stream_descriptor": {"name": STREAM}, "stream_state": {"row": row}},
+                        "sourceStats": {"recordCount": float(STATE_EVERY)},
+                        "id": row // STATE_EVERY,
+                    },
+                }
+            )
+    return "".join(json.dumps(line) + "\n" for line in lines).encode()
+
+
+def assert_key_not_leaked(run: Run, key: str) -> None:
+    assert key not in run.stdout, "the API key appeared on the container's stdout"
+    assert key not in run.stderr, "the API key appeared on the container's stderr"
+
+
+def errors_of(run: Run) -> list[dict[str, Any]]:
+    return [m["trace"] for m in run.of_type("TRACE") if m["trace"].get("type") == "ERROR"]
+
+
+# ---- without an engine -----------------------------------------------------------------------------------------
+
+
+def test_build_context_holds_only_what_the_build_needs() -> None:
+    """.dockerignore keeps tests, venvs, git, secrets and data files out of every build (and so of every layer)."""
+    ignore = (REPO_ROOT / ".dockerignore").read_text().splitlines()
+    patterns = [line.strip() for line in ignore if line.strip() and not line.startswith("#")]
+    context = docker.utils.build.exclude_paths(str(REPO_ROOT), patterns)
+    files = {p for p in context if (REPO_ROOT / p).is_file()}
+    assert {"Dockerfile", "pyproject.toml", "README.md", "destination_stripe/__init__.py"} <= files
+    unexpected = {
+        p
+        for p in files
+        if p not in {"Dockerfile", ".dockerignore", "pyproject.toml", "README.md"}
+        and not p.startswith("destination_stripe/")
+    }
+    assert not unexpected, f"files outside the build's needs reach the context: {sorted(unexpected)[:20]}"
+    assert not [p for p in files if "__pycache__" in p or p.endswith((".pyc", ".jsonl"))]
+
+
+# ---- the image itself ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.docker
+def test_image_config_matches_airbyte_conventions(built_image: BuiltImage) -> None:
+    config = built_image.config
+    assert config["Entrypoint"] == [ENTRYPOINT]
+    env = dict(item.split("=", 1) for item in config["Env"])
+    assert env["AIRBYTE_ENTRYPOINT"] == " ".join(config["Entrypoint"])
+    assert config["User"] == "airbyte"
+    assert config["WorkingDir"].startswith("/airbyte")
+    assert config["Labels"]["io.airbyte.name"] == METADATA["dockerRepository"]
+    assert config["Labels"]["io.airbyte.version"] == METADATA["dockerImageTag"]
+    assert built_image.image.attrs["Architecture"] == "amd64"
+    assert f"{METADATA['dockerRepository']}:dev" in built_image.image.tags
+
+
+@pytest.mark.docker
+def test_runs_as_non_root_with_a_writable_airbyte_folder(docker_client: Any, built_image: BuiltImage) -> None:
+    script = (
+        "id -u; id -un; "
+        "touch /airbyte/.probe && rm /airbyte/.probe && echo airbyte-writable; "
+        'touch "$PWD/.probe" && rm "$PWD/.probe" && echo workdir-writable'
+    )
+    run = run_container(docker_client, built_image.tag, ["-c", script], entrypoint=["sh"])
+    assert run.exit_code == 0, run.describe()
+    uid, name, *rest = run.stdout.split()
+    assert uid == "1000" and name == "airbyte", run.describe()
+    assert rest == ["airbyte-writable", "workdir-writable"], run.describe()
+
+
+@pytest.mark.docker
+def test_no_build_tools_sources_or_caches_in_the_image(docker_client: Any, built_image: BuiltImage) -> None:
+    """Looked at as root, so root's own home is searched too. Every line printed is a finding."""
+    script = r"""
+for tool in gcc cc g++ c++ make; do command -v "$tool"; done
+for path in /root/.cache/pip /home/airbyte/.cache/pip /build /wheels /opt/connector/bin/pip /opt/connector/bin/pip3; do
+    [ -e "$path" ] && echo "$path"
+done
+/opt/connector/bin/python -c 'import pip' 2>/dev/null && echo "pip importable in /opt/connector"
+find /opt /root /home /airbyte /tmp -xdev \( -name '*.whl' -o -name pyproject.toml \) -not -path '*/site-packages/*' \
+    -print 2>/dev/null
+find / -xdev -type d -name destination_stripe -not -path '*/site-packages/*' -print 2>/dev/null
+true
+"""
+    run = run_container(docker_client, built_image.tag, ["-c", script], entrypoint=["sh"], user="root")
+    assert run.exit_code == 0, run.describe()
+    assert run.stdout.split() == [], f"found in the image:\n{run.stdout}"
+
+
+@pytest.mark.docker
+def test_image_size(docker_client: Any, built_image: BuiltImage, record_property: Any) -> None:
+    size = built_image.image.attrs["Size"]
+    base = docker_client.images.get(built_image.base_image).attrs["Size"]
+    record_property("image_mb", round(size / MB))
+    record_property("connector_layers_mb", round((size - base) / MB))
+    print(f"image {size / MB:.0f} MB: base {base / MB:.0f} MB + connector {(size - base) / MB:.0f} MB")
+    assert size < IMAGE_BUDGET_MB * MB
+    assert size - base < CONNECTOR_LAYERS_BUDGET_MB * MB
+
+
+# ---- the connector's commands ----------------------------------------------------------------------------------
+
+
+@pytest.mark.docker
+def test_spec_prints_one_spec_quickly(docker_client: Any, built_image: BuiltImage, record_property: Any) -> None:
+    runs = [run_container(docker_client, built_image.tag, ["spec"]) for _ in range(3)]
+    for run in runs:
+        assert run.exit_code == 0, run.describe()
+        assert [m["type"] for m in run.messages] == ["SPEC"], run.describe()
+    spec = runs[0].of_type("SPEC")[0]["spec"]["connectionSpecification"]
+    assert spec["properties"]["api_key"]["airbyte_secret"] is True
+    seconds = statistics.median(run.seconds for run in runs)
+    record_property("spec_seconds_median", round(seconds, 2))
+    assert seconds < SPEC_STARTUP_BUDGET_S
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    ("key", "status"),
+    [
+        (GOOD_KEY, "SUCCEEDED"),
+        ("sk_test_short", "FAILED"),
+        ("pk_test_imageTestKey0123456789Ab", "FAILED"),
+    ],
+    ids=["good-key", "malformed-key", "publishable-key"],
+)
+def test_check(key: str, status: str, docker_client: Any, built_image: BuiltImage, local_stripe: Any) -> None:
+    run = run_container(
+        docker_client,
+        built_image.tag,
+        ["check", "--config", f"{SECRETS_DIR}/config.json"],
+        files={"config.json": json.dumps(check_config(local_stripe.url, key))},
+    )
+    assert run.exit_code == 0, run.describe()
+    statuses = run.of_type("CONNECTION_STATUS")
+    assert [s["connectionStatus"]["status"] for s in statuses] == [status], run.describe()
+    assert_key_not_leaked(run, key)
+
+
+@pytest.mark.docker
+def test_write_upserts_customers_and_echoes_every_state(
+    docker_client: Any, built_image: BuiltImage, local_stripe: Any
+) -> None:
+    files = {
+        "config.json": json.dumps(check_config(local_stripe.url)),
+        "catalog.json": json.dumps(catalog()),
+    }
+    args = ["write", "--config", f"{SECRETS_DIR}/config.json", "--catalog", f"{SECRETS_DIR}/catalog.json"]
+    expected = {email(row): f"Image Test {row}" for row in range(1, ROWS + 1)}
+
+    for attempt in ("first sync", "the same sync again"):  # writes must be safe to repeat (a retried attempt)
+        run = run_container(docker_client, built_image.tag, args, files=files, stdin=input_messages())
+        assert run.exit_code == 0, f"{attempt}: {run.describe()}"
+        assert not errors_of(run), f"{attempt}: {errors_of(run)}"
+        echoes = [m["state"] for m in run.of_type("STATE")]
+        assert [e.get("id") for e in echoes] == list(range(1, ROWS // STATE_EVERY + 1)), f"{attempt}: {echoes}"
+        for echo in echoes:
+            assert echo["destinationStats"]["recordCount"] == float(STATE_EVERY), f"{attempt}: {echo}"
+            assert echo["stream"]["stream_state"] == {"row": echo["id"] * STATE_EVERY}
+        assert_key_not_leaked(run, GOOD_KEY)
+
+        customers = [c for c in local_stripe.control.customers(mode="test") if not c.get("deleted")]
+        by_email = {c["email"]: c.get("name") for c in customers}
+        assert len(customers) == ROWS, f"{attempt}: {len(customers)} customers, expected {ROWS} (duplicates?)"
+        assert by_email == expected, f"{attempt}: the server's customers differ from the rows sent"
+
+
+def test_the_write_input_is_what_the_platform_sends() -> None:
+    """No engine needed: the generated stream has ROWS records and one STATE with an integer id per STATE_EVERY."""
+    messages = [json.loads(line) for line in input_messages().decode().splitlines()]
+    states = [m["state"] for m in messages if m["type"] == "STATE"]
+    assert sum(m["type"] == "RECORD" for m in messages) == ROWS
+    assert [s["id"] for s in states] == list(range(1, ROWS // STATE_EVERY + 1))

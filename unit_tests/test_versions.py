@@ -1,0 +1,105 @@
+"""One version and one base image, pinned once and repeated consistently.
+
+The package version (pyproject.toml), `destination_stripe.__version__`, the Dockerfile's io.airbyte.version label and
+metadata.yaml's dockerImageTag are one number; the Dockerfile's `ARG BASE_IMAGE` default is metadata.yaml's baseImage;
+AIRBYTE_ENTRYPOINT is the ENTRYPOINT. Everything is parsed from the files: nothing expected is written here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import tomllib
+import uuid
+from pathlib import Path
+
+import yaml
+
+import destination_stripe
+
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+METADATA = yaml.safe_load((ROOT / "metadata.yaml").read_text())
+DATA = METADATA["data"]
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined and comments dropped."""
+    text = (ROOT / "Dockerfile").read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n", " ", "\n".join(lines))
+    result = []
+    for line in joined.splitlines():
+        if line.strip():
+            instruction, _, args = line.strip().partition(" ")
+            result.append((instruction.upper(), args.strip()))
+    return result
+
+
+def key_values(instruction: str) -> dict[str, str]:
+    """Every key=value of every ENV or LABEL instruction (the `KEY value` ENV form too)."""
+    values: dict[str, str] = {}
+    for name, args in dockerfile_instructions():
+        if name != instruction:
+            continue
+        words = shlex.split(args)
+        if "=" not in words[0]:
+            values[words[0]] = " ".join(words[1:])
+            continue
+        for word in words:
+            key, _, value = word.partition("=")
+            values[key] = value
+    return values
+
+
+def build_arg_default(name: str) -> str:
+    for instruction, args in dockerfile_instructions():
+        if instruction == "ARG" and args.startswith(f"{name}="):
+            return args.split("=", 1)[1].strip("\"'")
+    raise AssertionError(f"no ARG {name}=... default in the Dockerfile")
+
+
+def test_one_version_everywhere() -> None:
+    version = PYPROJECT["project"]["version"]
+    assert str(DATA["dockerImageTag"]) == version
+    assert key_values("LABEL")["io.airbyte.version"] == version
+    if hasattr(destination_stripe, "__version__"):
+        assert destination_stripe.__version__ == version
+
+
+def test_image_name_matches_metadata() -> None:
+    assert key_values("LABEL")["io.airbyte.name"] == DATA["dockerRepository"]
+    acceptance = yaml.safe_load((ROOT / "acceptance-test-config.yml").read_text())
+    assert acceptance["connector_image"].rsplit(":", 1)[0] == DATA["dockerRepository"]
+
+
+def test_one_base_image_pinned_by_digest() -> None:
+    base = build_arg_default("BASE_IMAGE")
+    assert base == DATA["connectorBuildOptions"]["baseImage"]
+    assert re.fullmatch(r"docker\.io/airbyte/python-connector-base:\d+\.\d+\.\d+@sha256:[0-9a-f]{64}", base), base
+    froms = [args.split()[0] for instruction, args in dockerfile_instructions() if instruction == "FROM"]
+    assert froms, "no FROM"
+    # every stage starts from the pinned base or from an earlier stage of this file
+    stages = {args.split()[-1] for instruction, args in dockerfile_instructions() if instruction == "FROM"}
+    assert all(image in ("${BASE_IMAGE}", "$BASE_IMAGE") or image in stages for image in froms), froms
+
+
+def test_airbyte_entrypoint_is_the_entrypoint() -> None:
+    entrypoints = [json.loads(args) for instruction, args in dockerfile_instructions() if instruction == "ENTRYPOINT"]
+    assert entrypoints, "no ENTRYPOINT (exec form) in the Dockerfile"
+    entrypoint = entrypoints[-1]  # the last stage is the default target: the Airbyte image
+    assert entrypoint[0].startswith("/"), "absolute paths only"
+    assert key_values("ENV")["AIRBYTE_ENTRYPOINT"] == " ".join(entrypoint)
+    script = Path(entrypoint[0]).name
+    assert script in PYPROJECT["project"]["scripts"], f"{script} is not a console script of the package"
+
+
+def test_metadata_has_airbytes_required_fields() -> None:
+    assert METADATA["metadataSpecVersion"] == "1.0"
+    assert DATA["connectorType"] == "destination"
+    uuid.UUID(DATA["definitionId"])
+    assert {"language:python", "cdk:python"} <= set(DATA["tags"])
+    assert DATA["license"] == PYPROJECT["project"]["license"]
+    assert DATA["supportsDataActivation"] is True
+    assert DATA["allowedHosts"]["hosts"] == ["api.stripe.com"]
