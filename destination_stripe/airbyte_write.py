@@ -38,6 +38,35 @@ class StreamPlan:
     mapper: RowMapper
 
 
+def activation_match(config: StripeConfig, catalog: Mapping[str, Any]) -> StripeConfig:
+    """In a data-activation sync the user picked the matching key in the platform's UI: it decides the identity.
+
+    The matching keys `discover` offers are `id`, `email` and the configured metadata key, so a primary key
+    of exactly one of those (or `metadata.<key>`) sets `match_on` for the sync. Outside activation (no
+    `destination_object_name`), a primary key only names the identifier field: PyAirbyte's `id` is a
+    warehouse id, not a Stripe one.
+    """
+    picked: set[str] = set()
+    for configured in catalog.get("streams") or []:
+        primary_key = configured.get("primary_key") or []
+        if not configured.get("destination_object_name") or len(primary_key) != 1:
+            continue
+        path = [str(part) for part in primary_key[0]]
+        match = config.match
+        if path in (["id"], ["email"]):
+            picked.add(path[0])
+        elif path == ["metadata", path[-1]] and len(path) == 2:
+            picked.add(f"metadata.{path[1]}")
+        elif match.kind == "metadata" and path == [match.metadata_key]:
+            picked.add(str(match))
+    if not picked:
+        return config
+    if len(picked) > 1:
+        raise ConfigurationError(f"The activation streams use different matching keys ({', '.join(sorted(picked))});"
+                                 " one sync matches customers one way: split it into several syncs.")
+    return config.model_copy(update={"match_on": picked.pop()})
+
+
 def plan_streams(config: StripeConfig, catalog: Mapping[str, Any]) -> dict[str, StreamPlan]:
     """One plan per configured stream; every problem is a config error naming the stream and the field."""
     plans: dict[str, StreamPlan] = {}
@@ -83,6 +112,7 @@ def _identity_field(stream: str, primary_key: Any, config: StripeConfig) -> str:
 
 class AirbyteWrite:
     def __init__(self, config: StripeConfig, catalog: Mapping[str, Any], emitter: Emitter) -> None:
+        config = activation_match(config, catalog)
         self._plans = plan_streams(config, catalog)
         self._emitter = emitter
         self._tracker = StateTracker(emitter.raw)

@@ -310,7 +310,9 @@ class RowMapper:
         self._params = {name: _converter(spec, name, clear) for name, spec in CUSTOMER_PARAMS.items()}
         self._meta_value = _metadata_value(clear)
         self._mapped: list[tuple[str, tuple[str, ...], tuple[str, ...], Converter, bool]] = []
-        consumed = {rules.identity_field, rules.identity_field.split(".")[0]}
+        # A nested identity field consumes its top-level key, except `metadata`: its other keys still go to Stripe.
+        head = rules.identity_field.split(".")[0]
+        consumed = {rules.identity_field} | ({head} if head != "metadata" else set())
         for source, target in rules.field_mapping.items():
             parts = tuple(source.split("."))
             consumed.update((source, parts[0]))

@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             from destination_stripe.valmi import run_valmi_write
 
             run_valmi_write(config, catalog, read_json(args.destination_catalog, "destination catalog"),
-                            read_json(args.state, "state") if args.state else None, sys.stdin.buffer, emitter)
+                            read_json(args.state, "state") if args.state else None, sys.stdin.buffer, emitter,
+                            run_time_args=raw_config.get("run_time_args"))
             return 0
         from destination_stripe.airbyte_write import AirbyteWrite
 

@@ -136,12 +136,12 @@ def column_mapping_of(mapping: Any) -> ColumnMapping:
         raise ConfigurationError("The sink's mapping must be a list of {stream, sink} objects.")
     fields: dict[str, str] = {}
     sources: dict[str, str] = {}
-    for entry in mapping:
+    for number, entry in enumerate(mapping, start=1):
         if not isinstance(entry, Mapping) or not isinstance(entry.get("stream"), str) \
                 or not isinstance(entry.get("sink"), str):
             raise ConfigurationError(f"Mapping entry {entry!r} must have string 'stream' and 'sink' fields.")
         column = entry["stream"]
-        alias = column if column not in sources else f"{column}\x00{len(sources)}"
+        alias = column if column not in sources else f"{column} (mapping entry {number})"
         sources[alias] = column
         fields[alias] = dotted_path(entry["sink"])
     return ColumnMapping(fields, sources)

@@ -209,7 +209,7 @@ class CustomerWriter:
             return "created"
         if mapped.key is None or mapped.identifier is None:
             raise RowRejected(f"no identifier: the row has no value for {self._settings.match_on.default_field!r} "
-                              "(or the stream's primary key)", "missing_identifier")
+                              "(the identifier field)", "missing_identifier")
         assert self._finder is not None
         found = self._finder.find(mapped.key, mapped.identifier)
         if found is not None and found.duplicates:
