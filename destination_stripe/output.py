@@ -36,14 +36,16 @@ class Emitter:
             text = text.replace(secret, MASK)
         return text
 
-    def raw(self, message: dict[str, Any]) -> None:
+    def raw(self, message: dict[str, Any], *, flush: bool = True) -> None:
         line = self.mask(orjson.dumps(message).decode())
         with self._lock:
             self._stream.write(line + "\n")
-            self._stream.flush()
+            if flush:
+                self._stream.flush()
 
-    def log(self, level: str, message: str) -> None:
-        self.raw({"type": "LOG", "log": {"level": level, "message": message}})
+    def log(self, level: str, message: str, *, flush: bool = True) -> None:
+        """`flush=False` for high-volume lines (dry-run plans); the next flushed message carries them out."""
+        self.raw({"type": "LOG", "log": {"level": level, "message": message}}, flush=flush)
 
     def error_trace(self, error: BaseException) -> None:
         """A TRACE of type ERROR with the failure type the error maps to (system_error for anything unknown)."""

@@ -37,7 +37,7 @@ Operation = Literal["upsert", "update", "create", "delete"]
 Outcome = Literal["created", "updated", "unchanged", "skipped", "deleted", "rejected"]
 OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "skipped", "deleted", "rejected")
 DoneCallback = Callable[["Row", Outcome, "RowRejected | None"], None]
-Log = Callable[[str, str], None]
+Log = Callable[..., None]
 
 UNKNOWN_OUTCOME_ROUNDS = 6  # 500s in a row on one write before the sync gives up
 UNKNOWN_OUTCOME_PAUSE_S = 0.25  # doubled each round: a 500 often means Stripe is struggling
@@ -158,7 +158,14 @@ class CustomerWriter:
                 queue.append(row)
                 return
             self._queues[row.order_key] = deque()
-        self._pool.submit(self._run, row)
+        if self._needs_no_io(row):
+            self._run(row)  # nothing to wait for: a thread hand-off would cost more than the row
+        else:
+            self._pool.submit(self._run, row)
+
+    def _needs_no_io(self, row: Row) -> bool:
+        """A dry-run row whose customer is found in memory (or that creates) never waits on Stripe."""
+        return self._settings.dry_run and (row.operation == "create" or isinstance(self._finder, IndexFinder))
 
     def _run(self, row: Row) -> None:
         if self._failure is not None:
@@ -237,7 +244,7 @@ class CustomerWriter:
         if found.already_true(params):
             return "unchanged"
         if self._settings.dry_run:
-            self._log("INFO", f"dry run: would update {found.customer_id} (row {row.seq}): {sorted(params)}")
+            self._plan(f"would update {found.customer_id} (row {row.seq}): {sorted(params)}")
             return "updated"
         customer = self._write_with_new_key_after_500(
             row, "update", lambda key: self._gateway.update(found.customer_id, params, idempotency_key=key))
@@ -248,7 +255,7 @@ class CustomerWriter:
 
     def _delete(self, row: Row, found: Found) -> Outcome:
         if self._settings.dry_run:
-            self._log("INFO", f"dry run: would delete {found.customer_id} (row {row.seq})")
+            self._plan(f"would delete {found.customer_id} (row {row.seq})")
             return "deleted"
         # A delete that answered 500 and then finds the customer gone was ours: count it as deleted.
         self._write_with_new_key_after_500(
@@ -260,7 +267,7 @@ class CustomerWriter:
     def _create(self, row: Row) -> None:
         params = row.mapped.create_params
         if self._settings.dry_run:
-            self._log("INFO", f"dry run: would create a customer (row {row.seq}): {sorted(params)}")
+            self._plan(f"would create a customer (row {row.seq}): {sorted(params)}")
             self._finder_remember({"id": f"dryrun_{row.seq}", "created": 0, **params})
             return
         started = int(time.time()) - RECONCILE_WINDOW_S
@@ -268,6 +275,10 @@ class CustomerWriter:
             row, "create", lambda key: self._gateway.create(params, idempotency_key=key),
             reconcile=lambda: self._find_created(row, since=started))
         self._finder_remember(customer)
+
+    def _plan(self, message: str) -> None:
+        # One line per planned write: many of them, so they are not flushed one by one.
+        self._log("INFO", "dry run: " + message, flush=False)
 
     def _finder_remember(self, customer: dict[str, Any]) -> None:
         if self._finder is not None:
