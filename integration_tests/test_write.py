@@ -202,3 +202,15 @@ def test_a_publishable_key_in_write_fails_fast_with_a_config_error(connector, co
                            messages=[*_rows(1), state(1)])
     assert result.returncode != 0 and result.error["failure_type"] == "config_error"
     assert sum(server.stats()["calls"].values()) == 0
+
+
+def test_the_cdk_destination_writes_and_yields_states_as_cdk_models(config, server):
+    from airbyte_cdk.models import AirbyteMessageSerializer, ConfiguredAirbyteCatalogSerializer
+
+    from destination_stripe.destination import DestinationStripe
+
+    messages = [AirbyteMessageSerializer.load(m) for m in [*_rows(3), state(1)]]
+    configured = ConfiguredAirbyteCatalogSerializer.load(catalog())
+    states = list(DestinationStripe().write(config=config, configured_catalog=configured, input_messages=messages))
+    assert len(states) == 1
+    assert _emails(server.customers(mode="test")) == [f"user{i}@example.com" for i in range(3)]

@@ -188,6 +188,34 @@ def dry_run_scenario(server: StripeServer, tmp: Path, n: int) -> Scenario:
                     note=note)
 
 
+def index_bytes_per_customer(n: int = 20_000) -> tuple[float, int]:
+    """What one customer costs in the identity index (IndexFinder), measured with tracemalloc."""
+    import tracemalloc
+
+    from destination_stripe.finder import IndexFinder
+    from destination_stripe.fingerprint import fingerprint_customer
+    from destination_stripe.identity import parse_match_on
+
+    def customer(i: int) -> dict[str, Any]:
+        return {"id": f"cus_{i:014d}", "created": 1_700_000_000 + i, "email": f"customer{i}@example.com",
+                "name": f"Customer Number {i}", "phone": "+1 555 0100", "description": None, "balance": 0,
+                "address": {"line1": f"{i} Main Street", "line2": None, "city": "Springfield", "postal_code": "12345",
+                            "state": "IL", "country": "US"},
+                "metadata": {"plan": "pro", "warehouse_id": str(i), "segment": "smb"}, "preferred_locales": ["en"],
+                "tax_exempt": "none", "invoice_prefix": f"P{i:07d}", "next_invoice_sequence": 1}
+
+    fields = len(fingerprint_customer(customer(0)))
+    customers = [customer(i) for i in range(n)]
+    index = IndexFinder(parse_match_on("email"))
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for c in customers:
+        index.remember(c)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return (after - before) / n, fields
+
+
 def print_table(results: list[Scenario]) -> None:
     header = ("scenario", "rows", "wall s", "rows/s", "bound rows/s", "ratio", "reads/row", "writes/row", "429s",
               "retries", "peak RSS MB", "dups", "note")
@@ -243,6 +271,9 @@ def main() -> int:
         if not args.skip_million:
             results.append(dry_run_scenario(server, tmp, 1_000_000 // scale))
     print_table(results)
+    per_customer, hashes = index_bytes_per_customer()
+    print(f"\nIdentity index: {per_customer:.0f} bytes per customer (a typical customer: {hashes} hashed leaves), "
+          f"so 1,000,000 customers cost about {per_customer * 1e6 / 2**20:.0f} MiB.")
     sync, baseline = results[0], next(r for r in results if r.name.startswith("naive"))
     if baseline.rows_per_s:
         speedup = sync.rows_per_s / baseline.rows_per_s
