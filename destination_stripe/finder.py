@@ -18,10 +18,11 @@ the duplicate is counted and reported.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,6 +31,8 @@ from destination_stripe.gateway import StripeGateway
 from destination_stripe.identity import MatchOn, customer_identity_key, identity_key, looks_like_customer_id
 
 KNOWN_LIMIT = 1024
+PARALLEL_SLICES = 8  # time slices of the customer list paged at once while building the index
+EPOCH = 1_262_304_000  # 2010-01-01: no Stripe customer is older
 
 
 @dataclass(frozen=True)
@@ -70,18 +73,35 @@ class IndexFinder:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def build(self, gateway: StripeGateway, *, on_page: Callable[[int, int], None] | None = None) -> None:
+    def build(self, gateway: StripeGateway, *, parallel: int = PARALLEL_SLICES) -> None:
+        """Page every customer once. Pages follow a cursor, so one sequence of pages costs one round trip each;
+        after the first page the rest of the account is cut into `created` time slices paged side by side."""
+        first, has_more = gateway.list_page()
+        self._page_done(first)
+        if not has_more or not first:
+            return
+        # Everything not yet seen was created at or before the last customer of the first page.
+        end = int(first[-1]["created"]) + 1
+        bounds = [EPOCH + (end - EPOCH) * i // parallel for i in range(parallel + 1)]
+        slices = list(itertools.pairwise(bounds))
+        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="index") as pool:
+            for _ in pool.map(lambda s: self._page_slice(gateway, *s), slices):
+                pass
+
+    def _page_slice(self, gateway: StripeGateway, gte: int, lt: int) -> None:
         cursor: str | None = None
         while True:
-            customers, has_more = gateway.list_page(starting_after=cursor)
-            self.pages += 1
-            for customer in customers:
-                self._add(customer, replace=False)
-            if on_page:
-                on_page(self.pages, len(self._entries))
+            customers, has_more = gateway.list_page(starting_after=cursor, created_gte=gte, created_lt=lt)
+            self._page_done(customers)
             if not has_more or not customers:
                 return
             cursor = customers[-1]["id"]
+
+    def _page_done(self, customers: list[dict[str, Any]]) -> None:
+        for customer in customers:
+            self._add(customer, replace=False)  # a customer seen twice (slice edges) is kept once, by id
+        with self._lock:
+            self.pages += 1
 
     def _add(self, customer: dict[str, Any], *, replace: bool) -> None:
         key = customer_identity_key(self._match_on, customer)

@@ -176,15 +176,17 @@ class StripeGateway:
         return None if data.get("deleted") else data
 
     def list_page(self, *, starting_after: str | None = None, email: str | None = None,
-                  created_gte: int | None = None, limit: int = 100) -> tuple[list[dict[str, Any]], bool]:
+                  created_gte: int | None = None, created_lt: int | None = None,
+                  limit: int = 100) -> tuple[list[dict[str, Any]], bool]:
         """One page of customers, newest first (strongly consistent, unlike search)."""
         params: dict[str, Any] = {"limit": limit}
         if starting_after:
             params["starting_after"] = starting_after
         if email is not None:
             params["email"] = email
-        if created_gte is not None:
-            params["created"] = {"gte": created_gte}
+        created = {k: v for k, v in (("gte", created_gte), ("lt", created_lt)) if v is not None}
+        if created:
+            params["created"] = created
         page = self._call(LIST, lambda: self._client.v1.customers.list(params))  # type: ignore[arg-type]
         return [c.to_dict() for c in page.data], bool(page.has_more)
 

@@ -214,3 +214,19 @@ def test_the_cdk_destination_writes_and_yields_states_as_cdk_models(config, serv
     states = list(DestinationStripe().write(config=config, configured_catalog=configured, input_messages=messages))
     assert len(states) == 1
     assert _emails(server.customers(mode="test")) == [f"user{i}@example.com" for i in range(3)]
+
+
+def test_the_index_finds_every_customer_of_an_account_spread_over_years(connector, config, server):
+    # Older customers are paged in parallel time slices: none may be missed at a slice's edge.
+    start = 1_300_000_000
+    seeded = [{"email": f"old{i}@example.com", "name": f"Old {i}", "created": start + i * 250_000 - (i % 3)}
+              for i in range(450)]
+    seeded += [{"email": f"same{i}@example.com", "name": "Same second", "created": start + 50_000_000}
+               for i in range(150)]
+    server.seed_customers(seeded, mode="test")
+    messages = [record({"email": c["email"], "name": c["name"]}) for c in seeded] + [state(1)]
+    result = connector.run("write", config={**config, "identity_index": "always"}, catalog=catalog(),
+                           messages=messages)
+    assert result.returncode == 0
+    assert result.summary["unchanged"] == 600 and result.summary["created"] == 0
+    assert len(server.customers(mode="test")) == 600
