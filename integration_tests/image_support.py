@@ -1,7 +1,8 @@
 """Shared fixtures and helpers for the tests that build and run the Docker image.
 
-Loaded as a pytest plugin by `test_image.py` and `test_acceptance.py` (`pytest_plugins`), so the session-scoped
-`built_image` fixture builds `airbyte/destination-stripe:dev` once per pytest run, whichever of them runs first.
+Loaded as a pytest plugin by `test_image.py`, `test_acceptance.py` and `test_valmi_image.py` (`pytest_plugins`), so
+the session-scoped `built_image` fixture builds `airbyte/destination-stripe:dev` once per pytest run, whichever of
+them runs first; `built_valmi_image` builds the Dockerfile's `valmi` target as `valmi/destination-stripe:dev`.
 
 - Engine: `DOCKER_HOST` (or the default socket), else the socket that `.ci/docker-engine.sh` starts
   (`$DS_DOCKER_DIR/docker.sock`, default /tmp/ds-docker). None answering: the tests skip with the reason, except
@@ -25,7 +26,7 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -38,6 +39,8 @@ import requests.exceptions
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IMAGE_TAG = "airbyte/destination-stripe:dev"
 BUILD_TARGET = "airbyte"  # the Dockerfile's Airbyte stage
+VALMI_IMAGE_TAG = "valmi/destination-stripe:dev"
+VALMI_BUILD_TARGET = "valmi"  # the Dockerfile's valmi.io stage: valmi's wrapper around the connector
 SECRETS_DIR = "/secrets"
 ENGINE_SOCKET = Path(os.environ.get("DS_DOCKER_DIR", "/tmp/ds-docker")) / "docker.sock"
 NO_ENGINE = 'no Docker engine: run `eval "$(.ci/docker-engine.sh)"` (starts one and exports DOCKER_HOST)'
@@ -176,27 +179,38 @@ def run_container(
     entrypoint: list[str] | None = None,
     user: str | None = None,
     timeout: float = RUN_TIMEOUT_S,
+    environment: dict[str, str] | None = None,
+    writable: bool = False,
+    inspect: Callable[[Path], None] | None = None,
 ) -> Run:
     """Run the image once with host networking, as `docker run --rm [-i] -v DIR:/secrets:ro IMAGE ARGS` would.
 
     `files` are written to a fresh folder mounted read-only at /secrets (readable by the image's non-root user);
-    `stdin` is sent whole and then closed, so the connector sees end of input.
+    names may contain folders. `writable` mounts it read-write and lets the image's user write in it (valmi's
+    wrapper rewrites the config file and keeps its store there); `inspect` is called with the host folder after the
+    container ends, before the folder is removed. `stdin` is sent whole and then closed, so the connector sees end
+    of input. `environment` adds variables, as `docker run -e` does.
     """
     folder = tempfile.mkdtemp(prefix="ds-image-test-")
     container = None
+    dir_mode, file_mode = (0o777, 0o666) if writable else (0o755, 0o644)
     try:
-        os.chmod(folder, 0o755)
+        os.chmod(folder, dir_mode)
         for name, content in (files or {}).items():
             path = Path(folder, name)
+            for parent in reversed(path.relative_to(folder).parents[:-1]):
+                Path(folder, parent).mkdir(exist_ok=True)
+                Path(folder, parent).chmod(dir_mode)
             path.write_bytes(content.encode() if isinstance(content, str) else content)
-            path.chmod(0o644)
+            path.chmod(file_mode)
         container = client.containers.create(
             image,
             command=args,
             entrypoint=entrypoint,
             user=user,
+            environment=environment,
             network_mode="host",
-            volumes={folder: {"bind": SECRETS_DIR, "mode": "ro"}} if files else None,
+            volumes={folder: {"bind": SECRETS_DIR, "mode": "rw" if writable else "ro"}} if files else None,
             stdin_open=stdin is not None,  # with attach, this sets StdinOnce: closing our side closes theirs
         )
         started = time.monotonic()
@@ -216,6 +230,8 @@ def run_container(
         seconds = time.monotonic() - started
         if stdin is not None:
             raw.close()
+        if inspect is not None:
+            inspect(Path(folder))
         return Run(
             exit_code=int(status["StatusCode"]),
             stdout=container.logs(stdout=True, stderr=False).decode("utf-8", "replace"),
@@ -254,17 +270,16 @@ def docker_client() -> Iterator[docker.DockerClient]:
     skip_or_fail(f"{NO_ENGINE} ({problem})")
 
 
-@pytest.fixture(scope="session")
-def built_image(docker_client: docker.DockerClient) -> BuiltImage:
-    """`docker build --network host --target airbyte -t airbyte/destination-stripe:dev .`, once per session."""
+def build_image(docker_client: docker.DockerClient, tag: str, target: str) -> BuiltImage:
+    """`docker build --network host --target TARGET -t TAG .`; a failed build fails the test with its log."""
     args = build_args(docker_client)
-    previous = _image_id(docker_client, IMAGE_TAG)
+    previous = _image_id(docker_client, tag)
     started = time.monotonic()
     try:
         image, _ = docker_client.images.build(
             path=str(REPO_ROOT),
-            tag=IMAGE_TAG,
-            target=BUILD_TARGET,
+            tag=tag,
+            target=target,
             network_mode="host",
             buildargs=args,
             rm=True,
@@ -281,11 +296,23 @@ def built_image(docker_client: docker.DockerClient) -> BuiltImage:
     if previous and previous != image.id:
         _remove_superseded(docker_client, previous)
     return BuiltImage(
-        tag=IMAGE_TAG,
+        tag=tag,
         image=image,
         build_seconds=time.monotonic() - started,
         base_image=args.get("BASE_IMAGE", dockerfile_base_image()),
     )
+
+
+@pytest.fixture(scope="session")
+def built_image(docker_client: docker.DockerClient) -> BuiltImage:
+    """`docker build --network host --target airbyte -t airbyte/destination-stripe:dev .`, once per session."""
+    return build_image(docker_client, IMAGE_TAG, BUILD_TARGET)
+
+
+@pytest.fixture(scope="session")
+def built_valmi_image(docker_client: docker.DockerClient) -> BuiltImage:
+    """`docker build --network host --target valmi -t valmi/destination-stripe:dev .`, once per session."""
+    return build_image(docker_client, VALMI_IMAGE_TAG, VALMI_BUILD_TARGET)
 
 
 @pytest.fixture

@@ -103,3 +103,39 @@ def test_metadata_has_airbytes_required_fields() -> None:
     assert DATA["license"] == PYPROJECT["project"]["license"]
     assert DATA["supportsDataActivation"] is True
     assert DATA["allowedHosts"]["hosts"] == ["api.stripe.com"]
+
+
+def stages() -> list[tuple[str, str]]:
+    """(name, parent) of every FROM ... AS name, in order."""
+    result = []
+    for instruction, args in dockerfile_instructions():
+        if instruction == "FROM":
+            words = args.split()
+            assert len(words) == 3 and words[1].upper() == "AS", f"unnamed stage: FROM {args}"
+            result.append((words[2], words[0]))
+    return result
+
+
+def test_valmi_variant_is_pinned_labelled_and_wraps_the_same_connector() -> None:
+    """The `valmi` target: built on `runtime` before the default `airbyte` stage, its wrapper pinned exactly (with
+    pydantic 1 in its own venv), labelled with the one version, and running the console script Airbyte runs."""
+    names = [name for name, _ in stages()]
+    assert names[-1] == "airbyte", "the Airbyte stage must stay last: it is the default target"
+    assert dict(stages())["valmi"] == "runtime"
+    assert names.index("runtime") < names.index("valmi") < names.index("airbyte")
+
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    pins = dict(re.findall(r"\b(valmi-connector-lib|valmi-airbyte-cdk|pydantic)==([0-9][0-9.]*)\b", text))
+    assert set(pins) == {"valmi-connector-lib", "valmi-airbyte-cdk", "pydantic"}, pins
+    assert pins["pydantic"].startswith("1."), "valmi's wrapper needs pydantic 1"
+
+    labels = key_values("LABEL")
+    assert labels["io.valmi.version"] == PYPROJECT["project"]["version"]
+    assert labels["io.valmi.name"] == "valmi/" + DATA["dockerRepository"].split("/", 1)[1]
+
+    env = key_values("ENV")
+    words = shlex.split(env["VALMI_ENTRYPOINT"])
+    assert len(words) >= 2, "valmi's wrapper reads sys.argv[3]: VALMI_ENTRYPOINT needs two words or more"
+    assert words[-1] == env["AIRBYTE_ENTRYPOINT"], "the valmi image must run the same console script"
+    store = json.loads(env["VALMI_INTERMEDIATE_STORE"])
+    assert {"directory", "max_lines_per_file_hint", "log_flush_interval"} <= store["local"].keys()
