@@ -9,36 +9,37 @@ What a record becomes, in order (later steps win on the same path; objects merge
 3. The identifier: never sent for match_on id (Stripe chooses ids), sent as `email` for email, and set at
    `metadata[<key>]` for metadata.<key>.
 
-Type coercion (warehouses are loose about types): strings accept str and int (not bool: a phone or postal code
-often arrives as a number; floats are refused since 94105.0 is rarely what anyone meant); integers accept int,
-integral floats and integer text; booleans accept bool and "true"/"false"; objects and lists accept the value or
-its JSON text. For non-string kinds a blank string counts as null. Errors are `RowRejected` with Stripe-like codes.
-
-Nulls: "skip" drops them at any depth; "clear" sends "" where Stripe accepts it (`ParamSpec.clearable`: strings,
-address, shipping, metadata keys, ...) and drops them where it cannot unset (integers, booleans, most objects).
-A null `metadata` field is dropped in both modes: `metadata=""` would wipe every key, identity key included.
+Each value becomes its param value through a converter from `destination_stripe.coerce`, which documents the
+type coercions and what null_handling ("skip" or "clear") does for each kind of param. This module only
+decides where values go and checks what spans the whole row: the identifier, required object keys, and
+Stripe's metadata limits (at most 50 keys, values at most 500 characters).
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from destination_stripe.customer_params import CREATE_ONLY, CUSTOMER_PARAMS, UPDATE_ONLY, Operation, ParamSpec, lookup
+from destination_stripe.coerce import (
+    DROP,
+    Converter,
+    converter,
+    metadata_value,
+    missing_required,
+    needs_required_check,
+    type_name,
+)
+from destination_stripe.customer_params import CREATE_ONLY, CUSTOMER_PARAMS, UPDATE_ONLY, Operation, lookup
 from destination_stripe.errors import RowRejected
-from destination_stripe.identity import MatchOn, email_problem, metadata_key_problem, metadata_text
+from destination_stripe.identity import MatchOn, metadata_key_problem, metadata_text
 
 METADATA_MAX_KEYS = 50
 METADATA_VALUE_MAX = 500
-_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
-_DROP: Any = object()  # a converter's answer meaning "send nothing for this value"
 _MISSING: Any = object()  # a source path absent from the record (unlike null, it never clears anything)
 _META: Any = object()  # a record key classified as "goes to metadata"
 _KEY_CACHE_MAX = 4096
-Converter = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -58,15 +59,6 @@ class MappedRow:
     key: str | None  # identity_key of it
     create_params: dict[str, Any]
     update_params: dict[str, Any]
-
-
-def _type_name(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", float: "a number",
-            int: "an integer"}.get(type(value), type(value).__name__)
-
-
-def _wrong_type(path: str, expected: str, value: Any) -> RowRejected:
-    return RowRejected(f"{path} must be {expected}, not {_type_name(value)}", "invalid_type", path)
 
 
 def _merge_into(target: dict[str, Any], source: dict[str, Any]) -> None:
@@ -93,149 +85,6 @@ def _place(params: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
         _merge_into(node[last], value)
     else:
         node[last] = value
-
-
-def _missing_required(spec: ParamSpec, value: Any, path: str) -> None:
-    """Stripe refuses an object without its required keys (shipping needs name and address)."""
-    if spec.kind != "object" or type(value) is not dict:
-        return
-    for key, child in spec.children.items():
-        if key in value:
-            _missing_required(child, value[key], f"{path}.{key}")
-        elif child.required:
-            raise RowRejected(f"{path}.{key} is required when {path} is sent", "parameter_missing", f"{path}.{key}")
-
-
-def _needs_required_check(spec: ParamSpec) -> bool:
-    return spec.kind == "object" and any(c.required or _needs_required_check(c) for c in spec.children.values())
-
-
-def _metadata_value(clear: bool) -> Converter:
-    null = "" if clear else _DROP
-    return lambda value: null if value is None else metadata_text(value)
-
-
-def _container(value: Any, path: str, want: type, expected: str) -> Any:
-    """`value` (or its JSON text, parsed) checked to be `want`; None for null or blank text."""
-    if type(value) is str:
-        if not value.strip():
-            return None
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise RowRejected(f"{path} must be {expected}; the text is not JSON", "invalid_type", path) from None
-    if value is None or isinstance(value, want):
-        return value
-    raise _wrong_type(path, expected, value)
-
-
-def _scalar(spec: ParamSpec, path: str, null: Any) -> Converter:
-    """Converters for string, integer and boolean params (coercions in the module docstring)."""
-    if spec.kind == "integer":
-
-        def convert_integer(value: Any) -> Any:
-            kind = type(value)
-            if kind is int:
-                return value
-            if value is None or (kind is str and not value.strip()):
-                return null
-            if (kind is float and value.is_integer()) or (kind is str and _INTEGER.fullmatch(value)):
-                return int(value)
-            raise _wrong_type(path, "an integer", value)
-
-        return convert_integer
-    if spec.kind == "boolean":
-        texts = {"true": True, "false": False, "": null}
-
-        def convert_boolean(value: Any) -> Any:
-            if type(value) is bool:
-                return value
-            if value is None:
-                return null
-            if type(value) is str and value.strip().lower() in texts:
-                return texts[value.strip().lower()]
-            raise _wrong_type(path, "a boolean (or 'true'/'false')", value)
-
-        return convert_boolean
-    enum = frozenset(spec.enum) | ({""} if spec.clearable else set()) if spec.enum else None
-    is_email = path == "email"
-
-    def convert_string(value: Any) -> Any:
-        kind = type(value)
-        if kind is not str:
-            if value is None:
-                return null
-            if kind is not int:
-                raise _wrong_type(path, "a string", value)
-            value = str(value)
-        if is_email:
-            value = value.strip()
-            problem = email_problem(value) if value else None
-            if problem:
-                raise RowRejected(problem, "email_invalid", path)
-        elif enum is not None and value not in enum:
-            allowed = sorted(spec.enum or ())
-            listed = ", ".join(allowed[:8]) + (f" ... ({len(allowed)} values)" if len(allowed) > 8 else "")
-            raise RowRejected(f"{path} must be one of {listed}", "invalid_enum", path)
-        return value
-
-    return convert_string
-
-
-def _converter(spec: ParamSpec, path: str, clear: bool) -> Converter:
-    """A function turning one record value into the param value for `spec` at `path` (or _DROP)."""
-    null = "" if clear and spec.clearable else _DROP
-    if spec.kind == "metadata":
-        value_of = _metadata_value(clear)
-
-        def convert_metadata(value: Any) -> Any:
-            value = _container(value, path, Mapping, "an object")
-            pairs = ((str(k), value_of(v)) for k, v in value.items()) if value is not None else ()
-            return {k: v for k, v in pairs if v is not _DROP} or _DROP
-
-        return convert_metadata
-    if spec.kind == "list" and spec.item is not None:
-        item_spec, wildcard = spec.item, f"{path}.*"
-        item, check_item = _converter(item_spec, wildcard, clear=False), _needs_required_check(item_spec)
-
-        def convert_list(value: Any) -> Any:
-            value = _container(value, path, list | tuple, "a list")
-            if value is None:
-                return null
-            out = []
-            for index, element in enumerate(value):
-                try:
-                    converted = item(element)
-                    if check_item:
-                        _missing_required(item_spec, converted, wildcard)
-                except RowRejected as error:  # name the element: "tax_id_data.1.type"
-                    error.param = (error.param or "").replace(wildcard, f"{path}.{index}", 1)
-                    error.reason = error.reason.replace(wildcard, f"{path}.{index}")
-                    raise
-                if converted is not _DROP:
-                    out.append(converted)
-            return out or _DROP
-
-        return convert_list
-    if spec.kind != "object":
-        return _scalar(spec, path, null)
-    children = {key: _converter(child, f"{path}.{key}", clear) for key, child in spec.children.items()}
-
-    def convert_object(value: Any) -> Any:
-        value = _container(value, path, Mapping, "an object")
-        if value is None:
-            return null
-        out = {}
-        for key, element in value.items():
-            convert = children.get(key)
-            if convert is None:
-                raise RowRejected(f"{path}.{key} is not a Customer parameter", "parameter_unknown", f"{path}.{key}")
-            converted = convert(element)
-            if converted is not _DROP:
-                out[key] = converted
-        return out or _DROP
-
-    return convert_object
 
 
 def _target_problem(target: str) -> str | None:
@@ -307,8 +156,8 @@ class RowMapper:
             problem = _target_problem(target)
             if problem:
                 raise ValueError(f"field_mapping {source!r} -> {target!r}: {problem}")
-        self._params = {name: _converter(spec, name, clear) for name, spec in CUSTOMER_PARAMS.items()}
-        self._meta_value = _metadata_value(clear)
+        self._params = {name: converter(spec, name, clear) for name, spec in CUSTOMER_PARAMS.items()}
+        self._meta_value = metadata_value(clear)
         self._mapped: list[tuple[str, tuple[str, ...], tuple[str, ...], Converter, bool]] = []
         # A nested identity field consumes its top-level key, except `metadata`: its other keys still go to Stripe.
         head = rules.identity_field.split(".")[0]
@@ -322,11 +171,11 @@ class RowMapper:
             else:
                 spec = lookup(target)
                 assert spec is not None
-                self._mapped.append((source, parts, tuple(target.split(".")), _converter(spec, target, clear), False))
+                self._mapped.append((source, parts, tuple(target.split(".")), converter(spec, target, clear), False))
         self._consumed = frozenset(consumed)
         self._identity = (rules.identity_field, tuple(rules.identity_field.split(".")))
         self._email = self._params["email"]
-        self._check_required = frozenset(n for n, s in CUSTOMER_PARAMS.items() if _needs_required_check(s))
+        self._check_required = frozenset(n for n, s in CUSTOMER_PARAMS.items() if needs_required_check(s))
         self._key_kinds: dict[str, Any] = {}  # record key -> None (drop) | _META | converter
         self._valid_meta_keys: set[str] = set()
 
@@ -352,11 +201,11 @@ class RowMapper:
                 continue
             if kind is _META:
                 converted = self._meta_value(value)
-                if converted is not _DROP:
+                if converted is not DROP:
                     meta[key] = converted
                 continue
             converted = kind(value)
-            if converted is not _DROP:
+            if converted is not DROP:
                 if key == "metadata":
                     meta.update(converted)
                 elif type(converted) is dict and type(params.get(key)) is dict:
@@ -368,7 +217,7 @@ class RowMapper:
             if value is _MISSING:
                 continue
             converted = convert(value)
-            if converted is _DROP:
+            if converted is DROP:
                 continue
             if is_meta:
                 meta[path[0]] = converted
@@ -381,7 +230,7 @@ class RowMapper:
             self._check_metadata(meta)
             params["metadata"] = meta
         for name in self._check_required.intersection(params):
-            _missing_required(CUSTOMER_PARAMS[name], params[name], name)
+            missing_required(CUSTOMER_PARAMS[name], params[name], name)
         create, update = params, dict(params)
         if meta:
             update["metadata"] = dict(meta)
@@ -397,7 +246,7 @@ class RowMapper:
             return None, None
         if isinstance(raw, Mapping | list | tuple):
             field = self._identity[0]
-            raise RowRejected(f"the identifier {field} must be a single value, not {_type_name(raw)}",
+            raise RowRejected(f"the identifier {field} must be a single value, not {type_name(raw)}",
                               "invalid_identifier", field)
         identifier = metadata_text(raw).strip()
         if not identifier:

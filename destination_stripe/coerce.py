@@ -1,0 +1,186 @@
+"""Coerce one record value into the value of one Customer param: the typing half of mapping, kept apart from it.
+
+Why a module of its own: warehouses are loose about types, and what each Stripe param accepts (its `ParamSpec`
+kind, enum, clearability and required children) is a concern separate from where a value goes. `mapping` decides
+the path; this module decides the value. Converters are built once per param path, as closures, because they run
+for every value of every record (`RowMapper` compiles them in its `__init__`).
+
+Type coercion: strings accept str and int (not bool: a phone or postal code often arrives as a number; floats are
+refused since 94105.0 is rarely what anyone meant); integers accept int, integral floats and integer text; booleans
+accept bool and "true"/"false"; objects and lists accept the value or its JSON text. For non-string kinds a blank
+string counts as null. Errors are `RowRejected` with Stripe-like codes.
+
+Nulls: "skip" drops them at any depth; "clear" sends "" where Stripe accepts it (`ParamSpec.clearable`: strings,
+address, shipping, metadata keys, ...) and drops them where it cannot unset (integers, booleans, most objects).
+A null `metadata` field is dropped in both modes: `metadata=""` would wipe every key, identity key included.
+A converter answers `DROP` when nothing should be sent for the value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from destination_stripe.customer_params import ParamSpec
+from destination_stripe.errors import RowRejected
+from destination_stripe.identity import email_problem, metadata_text
+
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+DROP: Any = object()  # a converter's answer meaning "send nothing for this value"
+Converter = Callable[[Any], Any]
+
+
+def type_name(value: Any) -> str:
+    """How an error message names the type of `value`, in the words of a JSON document ("an object", "a list")."""
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", float: "a number",
+            int: "an integer"}.get(type(value), type(value).__name__)
+
+
+def _wrong_type(path: str, expected: str, value: Any) -> RowRejected:
+    return RowRejected(f"{path} must be {expected}, not {type_name(value)}", "invalid_type", path)
+
+
+def missing_required(spec: ParamSpec, value: Any, path: str) -> None:
+    """Stripe refuses an object without its required keys (shipping needs name and address)."""
+    if spec.kind != "object" or type(value) is not dict:
+        return
+    for key, child in spec.children.items():
+        if key in value:
+            missing_required(child, value[key], f"{path}.{key}")
+        elif child.required:
+            raise RowRejected(f"{path}.{key} is required when {path} is sent", "parameter_missing", f"{path}.{key}")
+
+
+def needs_required_check(spec: ParamSpec) -> bool:
+    """Whether `spec` has required keys at any depth, so `missing_required` is worth calling for it."""
+    return spec.kind == "object" and any(c.required or needs_required_check(c) for c in spec.children.values())
+
+
+def metadata_value(clear: bool) -> Converter:
+    null = "" if clear else DROP
+    return lambda value: null if value is None else metadata_text(value)
+
+
+def _container(value: Any, path: str, want: type, expected: str) -> Any:
+    """`value` (or its JSON text, parsed) checked to be `want`; None for null or blank text."""
+    if type(value) is str:
+        if not value.strip():
+            return None
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise RowRejected(f"{path} must be {expected}; the text is not JSON", "invalid_type", path) from None
+    if value is None or isinstance(value, want):
+        return value
+    raise _wrong_type(path, expected, value)
+
+
+def _scalar(spec: ParamSpec, path: str, null: Any) -> Converter:
+    """Converters for string, integer and boolean params (coercions in the module docstring)."""
+    if spec.kind == "integer":
+
+        def convert_integer(value: Any) -> Any:
+            kind = type(value)
+            if kind is int:
+                return value
+            if value is None or (kind is str and not value.strip()):
+                return null
+            if (kind is float and value.is_integer()) or (kind is str and _INTEGER.fullmatch(value)):
+                return int(value)
+            raise _wrong_type(path, "an integer", value)
+
+        return convert_integer
+    if spec.kind == "boolean":
+        texts = {"true": True, "false": False, "": null}
+
+        def convert_boolean(value: Any) -> Any:
+            if type(value) is bool:
+                return value
+            if value is None:
+                return null
+            if type(value) is str and value.strip().lower() in texts:
+                return texts[value.strip().lower()]
+            raise _wrong_type(path, "a boolean (or 'true'/'false')", value)
+
+        return convert_boolean
+    enum = frozenset(spec.enum) | ({""} if spec.clearable else set()) if spec.enum else None
+    is_email = path == "email"
+
+    def convert_string(value: Any) -> Any:
+        kind = type(value)
+        if kind is not str:
+            if value is None:
+                return null
+            if kind is not int:
+                raise _wrong_type(path, "a string", value)
+            value = str(value)
+        if is_email:
+            value = value.strip()
+            problem = email_problem(value) if value else None
+            if problem:
+                raise RowRejected(problem, "email_invalid", path)
+        elif enum is not None and value not in enum:
+            allowed = sorted(spec.enum or ())
+            listed = ", ".join(allowed[:8]) + (f" ... ({len(allowed)} values)" if len(allowed) > 8 else "")
+            raise RowRejected(f"{path} must be one of {listed}", "invalid_enum", path)
+        return value
+
+    return convert_string
+
+
+def converter(spec: ParamSpec, path: str, clear: bool) -> Converter:
+    """A function turning one record value into the param value for `spec` at `path` (or DROP)."""
+    null = "" if clear and spec.clearable else DROP
+    if spec.kind == "metadata":
+        value_of = metadata_value(clear)
+
+        def convert_metadata(value: Any) -> Any:
+            value = _container(value, path, Mapping, "an object")
+            pairs = ((str(k), value_of(v)) for k, v in value.items()) if value is not None else ()
+            return {k: v for k, v in pairs if v is not DROP} or DROP
+
+        return convert_metadata
+    if spec.kind == "list" and spec.item is not None:
+        item_spec, wildcard = spec.item, f"{path}.*"
+        item, check_item = converter(item_spec, wildcard, clear=False), needs_required_check(item_spec)
+
+        def convert_list(value: Any) -> Any:
+            value = _container(value, path, list | tuple, "a list")
+            if value is None:
+                return null
+            out = []
+            for index, element in enumerate(value):
+                try:
+                    converted = item(element)
+                    if check_item:
+                        missing_required(item_spec, converted, wildcard)
+                except RowRejected as error:  # name the element: "tax_id_data.1.type"
+                    error.param = (error.param or "").replace(wildcard, f"{path}.{index}", 1)
+                    error.reason = error.reason.replace(wildcard, f"{path}.{index}")
+                    raise
+                if converted is not DROP:
+                    out.append(converted)
+            return out or DROP
+
+        return convert_list
+    if spec.kind != "object":
+        return _scalar(spec, path, null)
+    children = {key: converter(child, f"{path}.{key}", clear) for key, child in spec.children.items()}
+
+    def convert_object(value: Any) -> Any:
+        value = _container(value, path, Mapping, "an object")
+        if value is None:
+            return null
+        out = {}
+        for key, element in value.items():
+            convert = children.get(key)
+            if convert is None:
+                raise RowRejected(f"{path}.{key} is not a Customer parameter", "parameter_unknown", f"{path}.{key}")
+            converted = convert(element)
+            if converted is not DROP:
+                out[key] = converted
+        return out or DROP
+
+    return convert_object
