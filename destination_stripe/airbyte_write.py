@@ -134,7 +134,7 @@ class AirbyteWrite:
         try:
             message = orjson.loads(line)
         except orjson.JSONDecodeError:
-            self._reject_now("", line[:1000].decode("utf-8", "replace"),
+            self._reject_now(None, line[:1000].decode("utf-8", "replace"),
                              RowRejected("the input line is not JSON", "invalid_json"))
             return
         kind = message.get("type") if isinstance(message, dict) else None
@@ -153,8 +153,8 @@ class AirbyteWrite:
         data = record.get("data")
         plan = self._plans.get(key)
         if plan is None:
-            self._reject_now(key, data, RowRejected(f"stream {name!r} is not in the configured catalog",
-                                                    "unknown_stream"))
+            self._reject_now(None, data, RowRejected(f"stream {name!r} is not in the configured catalog",
+                                                     "unknown_stream"), stream_name=name)
             return
         if not isinstance(data, dict):
             self._reject_now(key, data, RowRejected("the record's data is not a JSON object", "invalid_record"))
@@ -164,18 +164,23 @@ class AirbyteWrite:
         except RowRejected as rejection:
             self._reject_now(key, data, rejection)
             return
+        except RecursionError:
+            self._reject_now(key, data, RowRejected("a value is nested too deeply to be a Customer field",
+                                                    "nested_too_deeply"))
+            return
         seq = self._next_seq(key)
         self._sync.writer.add(Row(seq=seq, operation=plan.operation, mapped=mapped, record=data, stream=name))
 
-    def _next_seq(self, stream: str) -> int:
+    def _next_seq(self, stream: str | None) -> int:
         seq = self._seq
         self._seq += 1
         self._tracker.record_started(seq, stream)
         return seq
 
-    def _reject_now(self, stream: str, record: Any, rejection: RowRejected) -> None:
+    def _reject_now(self, stream: str | None, record: Any, rejection: RowRejected, *, stream_name: str = "") -> None:
         seq = self._next_seq(stream)
-        self._sync.reject_early(seq=seq, stream=stream.split("\x00")[-1], record=record, rejection=rejection)
+        name = stream.split("\x00")[-1] if stream is not None else stream_name
+        self._sync.reject_early(seq=seq, stream=name, record=record, rejection=rejection)
         self._tracker.record_done(seq, accepted=False)
 
     def _row_done(self, row: Row, outcome: Outcome, rejection: RowRejected | None) -> None:

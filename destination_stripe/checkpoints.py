@@ -5,7 +5,9 @@ sequence number has passed it. The echo is the raw JSON received (the platform's
 any other key kept) plus `destinationStats`: records accepted and rejected in that STATE's span.
 
 Spans follow the protocol: a STREAM state counts the records of its stream since that stream's
-previous STATE; a GLOBAL or LEGACY state counts every record since the previous STATE.
+previous STATE; a GLOBAL or LEGACY state counts every record since the previous STATE. A rejected line
+that belongs to no configured stream (not JSON, an unknown stream) is counted by the next STATE,
+whatever its stream, so that every rejection reaches the platform's counts.
 """
 
 from __future__ import annotations
@@ -34,16 +36,18 @@ class StateTracker:
         self._lock = threading.Lock()
         self._spans: dict[int, tuple[Span, Span]] = {}  # seq -> (its stream span, the global span)
         self._open_stream: dict[str, Span] = {}
+        self._open_orphans = Span()
         self._open_global = Span()
         self._done: set[int] = set()
         self._lowest_unfinished = 0
-        self._pending: deque[tuple[int, dict[str, Any], Span]] = deque()
+        self._pending: deque[tuple[int, dict[str, Any], tuple[Span, ...]]] = deque()
         self.states_received = 0
         self.states_emitted = 0
 
-    def record_started(self, seq: int, stream: str) -> None:
+    def record_started(self, seq: int, stream: str | None) -> None:
+        """`stream` is None for a line that belongs to no configured stream."""
         with self._lock:
-            span = self._open_stream.setdefault(stream, Span())
+            span = self._open_orphans if stream is None else self._open_stream.setdefault(stream, Span())
             self._spans[seq] = (span, self._open_global)
 
     def record_done(self, seq: int, *, accepted: bool) -> None:
@@ -66,21 +70,22 @@ class StateTracker:
             self.states_received += 1
             if state.get("type") == "STREAM":
                 key = stream_key((state.get("stream") or {}).get("stream_descriptor"))
-                span = self._open_stream.pop(key, Span())
+                spans: tuple[Span, ...] = (self._open_stream.pop(key, Span()), self._open_orphans)
             else:
-                span = self._open_global
+                spans = (self._open_global,)
                 self._open_global = Span()
                 self._open_stream = {}
-            self._pending.append((records_before, message, span))
+            self._open_orphans = Span()
+            self._pending.append((records_before, message, spans))
             self._release()
 
     def _release(self) -> None:
         while self._pending and self._pending[0][0] <= self._lowest_unfinished:
-            _, message, span = self._pending.popleft()
+            _, message, spans = self._pending.popleft()
             state = message.setdefault("state", {})
             state["destinationStats"] = {
-                "recordCount": float(span.accepted),
-                "rejectedRecordCount": float(span.rejected),
+                "recordCount": float(sum(s.accepted for s in spans)),
+                "rejectedRecordCount": float(sum(s.rejected for s in spans)),
             }
             self.states_emitted += 1
             self._emit(message)

@@ -18,6 +18,13 @@ from destination_stripe.errors import ConfigurationError, RowRejected
 MAX_LOGGED = 100  # after this many, rejects are only counted in the log (the file keeps them all)
 
 
+def _serialise(entry: dict[str, Any]) -> str:
+    try:
+        return orjson.dumps(entry, default=str).decode()
+    except (TypeError, RecursionError):  # orjson refuses more than 255 levels of nesting
+        return orjson.dumps({**entry, "record": "<the row is nested too deeply to be written here>"}).decode()
+
+
 class RejectSink:
     def __init__(self, path: str | None, *, log: Callable[[str, str], None], mask: Callable[[str], str]) -> None:
         self._log = log
@@ -42,7 +49,7 @@ class RejectSink:
                     "stream": stream, "row_number": seq, "reason": rejection.reason, "code": rejection.code,
                     "param": rejection.param, "request_id": rejection.request_id, "record": record,
                 }
-                line = self._mask(orjson.dumps(entry, default=str).decode())
+                line = self._mask(_serialise(entry))
                 self._file.write(line.encode() + b"\n")
         if logged:
             where = f" (param {rejection.param})" if rejection.param else ""
