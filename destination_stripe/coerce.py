@@ -70,7 +70,7 @@ def _container(value: Any, path: str, want: type, expected: str) -> Any:
             return None
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # JSON text nested past the recursion limit
             raise RowRejected(f"{path} must be {expected}; the text is not JSON", "invalid_type", path) from None
     if value is None or isinstance(value, want):
         return value

@@ -130,7 +130,7 @@ def _read(record: Mapping[str, Any], literal: str, parts: tuple[str, ...]) -> An
         if type(value) is str and value.lstrip().startswith("{"):
             try:
                 value = json.loads(value)
-            except ValueError:
+            except ValueError:  # a RecursionError rejects the row (see the adapters)
                 return _MISSING
         if value is None:
             return None

@@ -1,6 +1,6 @@
 """The one owner of retries: a tenacity policy built from small named parts.
 
-Stop after `max_retries` further attempts or `max_seconds` of trying, whichever comes first; wait
+Stop after `max_retries` further attempts, or before a wait that would end past `max_seconds`; wait
 with exponential backoff and full jitter (Stripe's advice); retry only what `Retryable` marks as
 safe to repeat. The SDK's own retries are switched off (`max_network_retries=0`) so that every
 attempt passes through the rate limiter and is counted. Sleep and clock are injectable so tests
@@ -9,6 +9,7 @@ check the schedule without waiting.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,13 +20,27 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    stop_after_delay,
+    stop_before_delay,
     wait_random_exponential,
 )
 
 from destination_stripe.errors import TransientError
 
 T = TypeVar("T")
+
+
+class Cancelled(Exception):
+    """The sync is already failing: a retry that would wait stops at once instead."""
+
+
+def interruptible_sleep(cancel: threading.Event) -> Callable[[float], None]:
+    """A sleep that ends early, raising Cancelled, once `cancel` is set (another worker ended the sync)."""
+
+    def sleep(seconds: float) -> None:
+        if cancel.wait(seconds):
+            raise Cancelled("the sync is stopping")
+
+    return sleep
 
 
 class Retryable(Exception):
@@ -49,7 +64,8 @@ class RetryPolicy:
     def call(self, attempt: Callable[[], T]) -> T:
         """Run `attempt` until it succeeds, raises something not Retryable, or the budget is spent."""
         retrying = Retrying(
-            stop=stop_after_attempt(self.max_retries + 1) | stop_after_delay(self.max_seconds),
+            # stop_before_delay: never start a wait that would end past the time budget.
+            stop=stop_after_attempt(self.max_retries + 1) | stop_before_delay(self.max_seconds),
             wait=wait_random_exponential(multiplier=self.backoff_multiplier, max=self.backoff_max),
             retry=retry_if_exception_type(Retryable),
             sleep=self.sleep,

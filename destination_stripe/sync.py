@@ -6,6 +6,7 @@ the callback it passes in; it owns only its wire format (STATE echo, valmi's met
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -16,14 +17,15 @@ from destination_stripe.output import Emitter
 from destination_stripe.progress import ProgressReporter, rate
 from destination_stripe.ratelimit import RateLimiter
 from destination_stripe.rejects import RejectSink
-from destination_stripe.retry import Retryable, RetryPolicy
+from destination_stripe.retry import Retryable, RetryPolicy, interruptible_sleep
 from destination_stripe.writer import CustomerWriter, DoneCallback, WriterSettings
 
 MAX_RETRY_LOGS = 50
 
 
 def build_gateway(config: StripeConfig, emitter: Emitter, *, stats: CallStats | None = None,
-                  max_retries: int | None = None, timeout_s: float | None = None) -> StripeGateway:
+                  max_retries: int | None = None, timeout_s: float | None = None,
+                  cancel: threading.Event | None = None) -> StripeGateway:
     stats = stats or CallStats()
     limiter = RateLimiter(
         global_rate=config.limit("requests_per_second"),
@@ -42,6 +44,7 @@ def build_gateway(config: StripeConfig, emitter: Emitter, *, stats: CallStats | 
         max_retries=config.max_retries if max_retries is None else max_retries,
         max_seconds=config.retry_max_seconds,
         on_retry=on_retry,
+        sleep=interruptible_sleep(cancel) if cancel is not None else time.sleep,
     )
     return StripeGateway(api_key=config.key, api_base=config.base_url, limiter=limiter, policy=policy,
                          timeout_s=timeout_s or config.http_timeout_seconds, stats=stats)
@@ -54,7 +57,10 @@ class Sync:
                  max_retries: int | None = None, timeout_s: float | None = None) -> None:
         self.config = config
         self.emitter = emitter
-        self.gateway = build_gateway(config, emitter, max_retries=max_retries, timeout_s=timeout_s)
+        # Set by the writer when the sync fails: every retry waiting elsewhere stops, so the exit is prompt.
+        self.cancel = threading.Event()
+        self.gateway = build_gateway(config, emitter, max_retries=max_retries, timeout_s=timeout_s,
+                                     cancel=self.cancel)
         self.rejects = RejectSink(config.rejected_records_path, log=emitter.log, mask=emitter.mask)
         self.writer = CustomerWriter(
             gateway=self.gateway,
@@ -67,6 +73,7 @@ class Sync:
             ),
             on_done=on_done,
             log=emitter.log,
+            cancel=self.cancel,
         )
         self.early_rejections = 0  # rows refused before reaching the writer (bad JSON, mapping, unknown stream)
         self.started = time.monotonic()

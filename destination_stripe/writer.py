@@ -69,12 +69,14 @@ class WriterSettings:
 
 
 class CustomerWriter:
-    def __init__(self, *, gateway: StripeGateway, settings: WriterSettings, on_done: DoneCallback, log: Log) -> None:
+    def __init__(self, *, gateway: StripeGateway, settings: WriterSettings, on_done: DoneCallback, log: Log,
+                 cancel: threading.Event | None = None) -> None:
         self._gateway = gateway
         self._settings = settings
         self._on_done = on_done
         self._log = log
         self._run_id = uuid.uuid4().hex[:12]
+        self._cancel = cancel or threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="stripe")
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -195,6 +197,7 @@ class CustomerWriter:
         with self._idle:
             if self._failure is None:
                 self._failure = error
+            self._cancel.set()
             self._idle.notify_all()
 
     def _raise_failure(self) -> None:
@@ -293,8 +296,8 @@ class CustomerWriter:
         for a create it must first look for the customer the 500 may have created.
         """
         for generation in range(UNKNOWN_OUTCOME_ROUNDS):
-            if generation:
-                time.sleep(random.uniform(0, UNKNOWN_OUTCOME_PAUSE_S * 2**generation))
+            if generation and self._cancel.wait(random.uniform(0, UNKNOWN_OUTCOME_PAUSE_S * 2**generation)):
+                raise TransientError("the sync is stopping")
             if generation and reconcile is not None:
                 existing = reconcile()
                 if existing is not None:

@@ -105,7 +105,10 @@ class StripeRequestHandler(BaseHTTPRequestHandler):
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
                     return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
+                chunk = self.rfile.read(size)
+                if len(chunk) < size:
+                    return None  # the client went away mid-body: nothing may be performed
+                chunks.append(chunk)
                 self.rfile.readline()
         try:
             length = int(self.headers.get("Content-Length") or 0)
@@ -113,7 +116,9 @@ class StripeRequestHandler(BaseHTTPRequestHandler):
             return None
         if length < 0 or length > MAX_BODY:
             return None
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        # A client killed after its headers but before its body must not get a (half-empty) write performed.
+        return body if len(body) == length else None
 
     def _dispatch(self) -> None:
         try:
