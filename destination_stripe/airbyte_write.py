@@ -119,6 +119,10 @@ class AirbyteWrite:
         self._sync = Sync(config, emitter, self._row_done)
         self._seq = 0
         self._ignored_types: set[str] = set()
+        if config.match.kind == "id" and any(p.operation == "upsert" for p in self._plans.values()):
+            emitter.log("WARN", "Upserting by Stripe id: a row whose id is not an existing customer is rejected, "
+                                "never created (Stripe chooses ids, so the next run could not find it). Match on "
+                                "email or metadata.<key> to create customers.")
 
     def run(self, lines: Iterable[bytes]) -> dict[str, Any]:
         with self._sync:
