@@ -18,11 +18,11 @@ the duplicate is counted and reported.
 
 from __future__ import annotations
 
-import itertools
 import threading
 from array import array
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,7 +31,7 @@ from destination_stripe.gateway import StripeGateway
 from destination_stripe.identity import MatchOn, customer_identity_key, identity_key, looks_like_customer_id
 
 KNOWN_LIMIT = 1024
-PARALLEL_SLICES = 8  # time slices of the customer list paged at once while building the index
+PARALLEL_SLICES = 8  # pages of the customer list read at once while building the index
 EPOCH = 1_262_304_000  # 2010-01-01: no Stripe customer is older
 
 
@@ -74,28 +74,58 @@ class IndexFinder:
         return len(self._entries)
 
     def build(self, gateway: StripeGateway, *, parallel: int = PARALLEL_SLICES) -> None:
-        """Page every customer once. Pages follow a cursor, so one sequence of pages costs one round trip each;
-        after the first page the rest of the account is cut into `created` time slices paged side by side."""
+        """Page every customer once, many pages at a time.
+
+        A cursor makes pages sequential (one round trip each), so pages are cut by `created` instead: a page
+        that says "more" splits what it has not seen into the customers created strictly before its last one
+        (halved into two time ranges paged side by side, recursively) and those created in the same second
+        as its last one (paged on by cursor). Ranges are disjoint and cover everything; a customer seen twice
+        at a range edge is kept once, by id.
+        """
         first, has_more = gateway.list_page()
         self._page_done(first)
         if not has_more or not first:
             return
-        # Everything not yet seen was created at or before the last customer of the first page.
-        end = int(first[-1]["created"]) + 1
-        bounds = [EPOCH + (end - EPOCH) * i // parallel for i in range(parallel + 1)]
-        slices = list(itertools.pairwise(bounds))
         with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="index") as pool:
-            for _ in pool.map(lambda s: self._page_slice(gateway, *s), slices):
-                pass
+            pending: list[Future[None]] = []
+            lock = threading.Lock()
 
-    def _page_slice(self, gateway: StripeGateway, gte: int, lt: int) -> None:
-        cursor: str | None = None
-        while True:
-            customers, has_more = gateway.list_page(starting_after=cursor, created_gte=gte, created_lt=lt)
-            self._page_done(customers)
-            if not has_more or not customers:
-                return
-            cursor = customers[-1]["id"]
+            def spawn(task: Callable[..., None], *args: Any) -> None:
+                with lock:
+                    pending.append(pool.submit(task, *args))
+
+            def older(gte: int, lt: int) -> None:
+                customers, more = gateway.list_page(created_gte=gte, created_lt=lt)
+                self._page_done(customers)
+                if more and customers:
+                    split_after(customers[-1], gte)
+
+            def same_second(last: dict[str, Any]) -> None:
+                second, cursor = int(last["created"]), last["id"]
+                while True:
+                    customers, more = gateway.list_page(starting_after=cursor, created_gte=second,
+                                                        created_lt=second + 1)
+                    self._page_done(customers)
+                    if not more or not customers:
+                        return
+                    cursor = customers[-1]["id"]
+
+            def split_after(last: dict[str, Any], gte: int) -> None:
+                spawn(same_second, last)
+                end = int(last["created"])
+                if end > gte:
+                    middle = gte + (end - gte) // 2
+                    if middle > gte:
+                        spawn(older, gte, middle)
+                    spawn(older, middle, end)
+
+            split_after(first[-1], EPOCH)
+            while True:
+                with lock:
+                    if not pending:
+                        break
+                    task = pending.pop()
+                task.result()  # re-raises a failed page; the tasks it spawned are already in `pending`
 
     def _page_done(self, customers: list[dict[str, Any]]) -> None:
         for customer in customers:

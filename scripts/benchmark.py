@@ -247,8 +247,10 @@ def main() -> int:
         ctl = server.control
         ctl.configure(rate_limits=LIMITS, enforce_rate_limits=True)
         n_existing, n_new = 1000 // scale, 500 // scale
-        ctl.seed_customers([{"email": f"c{i}@example.com", "name": f"Customer {i}"} for i in range(n_existing)],
-                           mode="live")
+        # An account's customers arrive over time (here about three a day for a year), not all in one second.
+        now = int(time.time())
+        ctl.seed_customers([{"email": f"c{i}@example.com", "name": f"Customer {i}",
+                             "created": now - (n_existing - i) * 28_800} for i in range(n_existing)], mode="live")
         rows = email_rows(n_existing, n_new, "v2")
         by_email = lambda c: (c.get("email") or "").lower()  # noqa: E731
         results.append(scenario_sync(server, tmp, name="live, upsert by email (updates + creates)", mode="live",
@@ -257,8 +259,8 @@ def main() -> int:
                                      key=LIVE_KEY, rows=rows, extra={"match_on": "email"}, dup_key=by_email,
                                      note="no writes: reads only (sequential list pages)"))
         n_meta = 500 // scale
-        ctl.seed_customers([{"email": f"m{i}@example.com", "metadata": {"ext_id": str(i)}}
-                            for i in range(n_meta // 2)], mode="test")
+        ctl.seed_customers([{"email": f"m{i}@example.com", "metadata": {"ext_id": str(i)},
+                             "created": now - (n_meta - i) * 28_800} for i in range(n_meta // 2)], mode="test")
         meta_rows = [{"ext_id": i, "email": f"m{i}@example.com", "name": f"Meta {i}"} for i in range(n_meta)]
         results.append(scenario_sync(server, tmp, name="test key, upsert by metadata.ext_id", mode="test",
                                      key=TEST_KEY, rows=meta_rows, extra={"match_on": "metadata.ext_id"},
