@@ -168,10 +168,6 @@ class AirbyteWrite:
         except RowRejected as rejection:
             self._reject_now(key, data, rejection)
             return
-        except RecursionError:
-            self._reject_now(key, data, RowRejected("a value is nested too deeply to be a Customer field",
-                                                    "nested_too_deeply"))
-            return
         seq = self._next_seq(key)
         self._sync.writer.add(Row(seq=seq, operation=plan.operation, mapped=mapped, record=data, stream=name))
 

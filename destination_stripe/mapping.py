@@ -192,6 +192,12 @@ class RowMapper:
 
     def map(self, record: Mapping[str, Any]) -> MappedRow:
         """The params for one record; raises RowRejected when the record cannot be sent as it is."""
+        try:
+            return self._map(record)
+        except RecursionError:  # JSON text or objects nested past Python's limit: one bad row, not a crash
+            raise RowRejected("a value is nested too deeply to be a Customer field", "nested_too_deeply") from None
+
+    def _map(self, record: Mapping[str, Any]) -> MappedRow:
         params: dict[str, Any] = {}
         meta: dict[str, str] = {}
         kinds = self._key_kinds

@@ -178,10 +178,6 @@ class ValmiWrite:
         except RowRejected as rejection:
             self._reject_now(data, stream, rejection)
             return
-        except RecursionError:
-            self._reject_now(data, stream, RowRejected("a value is nested too deeply to be a Customer field",
-                                                       "nested_too_deeply"))
-            return
         seq = self._tracker.record_started()
         self._sync.writer.add(Row(seq=seq, operation=operation, mapped=mapped, record=data, stream=stream))
 
