@@ -174,15 +174,15 @@ class CustomerWriter:
             return
         try:
             outcome, rejection = self._process(row)
+            with self._idle:
+                self.counts[outcome] += 1
+            self._on_done(row, outcome, rejection)
         except ConnectorError as error:
             self._fail(error)
             return
-        except Exception as error:  # a bug: end the sync with system_error, never a silent success
+        except Exception as error:  # a bug: end the sync with system_error, never a silent success or a hang
             self._fail(FatalError(f"Unexpected error while writing row {row.seq}: {type(error).__name__}: {error}"))
             return
-        with self._idle:
-            self.counts[outcome] += 1
-        self._on_done(row, outcome, rejection)
         with self._idle:
             self._unfinished -= 1
             queue = self._queues[row.order_key]
