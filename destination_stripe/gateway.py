@@ -232,9 +232,13 @@ class StripeGateway:
             with self._limiter.request(endpoint):
                 self.stats.count(endpoint)
                 try:
-                    return request()
+                    result = request()
                 except stripe.StripeError as error:
+                    if error.http_status != 429:
+                        self._limiter.on_accepted(endpoint)  # refused for another reason, not by the limiter
                     raise self._translate(error, endpoint, write=write) from None
+                self._limiter.on_accepted(endpoint)
+                return result
 
         return self._policy.call(attempt)
 

@@ -2,26 +2,37 @@
 
 Each budget is a GCRA token bucket (the "virtual scheduling" form): a caller reserves the instant it
 may send and sleeps until then outside the lock, so waiting workers neither spin nor overtake each
-other. On a 429 the limiter that Stripe names in `Stripe-Rate-Limited-Reason` is slowed and paused;
-after a quiet spell it probes back up towards its ceiling, so a sync settles just under the real
-limit instead of bouncing off it. Clock and sleep are injected so tests check schedules instantly.
+other. Clock and sleep are injected so tests check schedules instantly.
+
+Adapting to the real limit (a configured limit can be wrong: an account's limits differ, other
+clients share them): a 429 names the budget it hit in `Stripe-Rate-Limited-Reason`. The first 429 of
+a congestion event (later ones within HIT_WINDOW_S come from requests already in flight and are not
+counted again) sets that budget to 90% of the rate Stripe actually accepted over the last seconds,
+remembers that rate as the learned limit, and pauses the budget briefly. After a quiet second the
+budget climbs back quickly to just under the learned limit, then probes above it slowly, so a sync
+settles just under the real limit instead of bouncing off it.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
-SLOWDOWN = 0.7  # rate kept after a 429 on that budget
-PAUSE_S = 0.5  # extra pause before the next request on a budget that was hit
-QUIET_S = 2.0  # seconds without a 429 before probing up
-PROBE_STEP = 0.05  # fraction of the ceiling added per probe
+SLOWDOWN = 0.7  # concurrency kept after a concurrency 429
+BACKOFF = 0.9  # after a 429: this fraction of the rate Stripe was accepting
+HIT_WINDOW_S = 1.0  # 429s this close to the first one belong to the same congestion event
+ACCEPT_WINDOW_S = 2.0  # how far back the accepted rate is measured
+PAUSE_S = 0.5  # the budget that was hit sends nothing for this long
+QUIET_S = 1.0  # seconds without a 429 before probing up
+FAST_STEP = 0.05  # per quiet second, fraction of the learned limit regained while below 95% of it
+SLOW_STEP = 0.02  # per quiet second, fraction of the learned limit probed above it
 MIN_RATE = 1.0
 
 
@@ -36,9 +47,24 @@ class Bucket:
     last_hit: float = float("-inf")
     last_probe: float = 0.0
     hits: int = 0
+    learned: float | None = None  # the rate Stripe accepted when it last said "too many"
+    accepted: deque[float] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
         self.rate = self.rate or self.ceiling
+
+    def on_accepted(self, now: float) -> None:
+        self.accepted.append(now)
+        while self.accepted and self.accepted[0] < now - ACCEPT_WINDOW_S:
+            self.accepted.popleft()
+
+    def accepted_rate(self, now: float) -> float:
+        while self.accepted and self.accepted[0] < now - ACCEPT_WINDOW_S:
+            self.accepted.popleft()
+        if not self.accepted:
+            return 0.0
+        # Over the span actually observed: at the start of a sync the window is not yet full.
+        return len(self.accepted) / max(0.25, now - self.accepted[0])
 
     @property
     def interval(self) -> float:
@@ -51,15 +77,23 @@ class Bucket:
         self.tat = max(self.tat, at) + self.interval
 
     def slow_down(self, now: float) -> None:
-        self.rate = max(MIN_RATE, self.rate * SLOWDOWN)
-        self.tat = max(self.tat, now) + PAUSE_S
-        self.last_hit = now
         self.hits += 1
+        if now - self.last_hit < HIT_WINDOW_S:
+            return  # the same congestion event: requests already in flight when the first 429 came
+        self.last_hit = now
+        accepted = self.accepted_rate(now)
+        limit = min(self.rate, accepted) if accepted > 0 else self.rate * SLOWDOWN
+        self.learned = max(MIN_RATE, limit)
+        self.rate = max(MIN_RATE, limit * BACKOFF)
+        self.tat = max(self.tat, now + PAUSE_S)
 
     def probe_up(self, now: float) -> None:
-        if self.rate < self.ceiling and now - self.last_hit >= QUIET_S and now - self.last_probe >= 1.0:
-            self.rate = min(self.ceiling, self.rate + self.ceiling * PROBE_STEP)
-            self.last_probe = now
+        if self.rate >= self.ceiling or now - self.last_hit < QUIET_S or now - self.last_probe < 1.0:
+            return
+        learned = self.learned or self.ceiling
+        step = FAST_STEP if self.rate < 0.95 * learned else SLOW_STEP
+        self.rate = min(self.ceiling, self.rate + learned * step)
+        self.last_probe = now
 
 
 class RateLimiter:
@@ -124,6 +158,13 @@ class RateLimiter:
                 self._probe_concurrency()
                 self._slots.notify()
 
+    def on_accepted(self, endpoint: str) -> None:
+        """A request Stripe did not rate limit: the measure of what the account really accepts."""
+        with self._lock:
+            now = self._clock()
+            self._global.on_accepted(now)
+            self._bucket(endpoint).on_accepted(now)
+
     def on_rate_limited(self, endpoint: str, reason: str | None) -> None:
         """Slow the budget Stripe says was exceeded (a reason-less 429 is a lock timeout: no budget to slow)."""
         with self._lock:
@@ -133,7 +174,8 @@ class RateLimiter:
             elif reason in ("endpoint-rate", "resource-specific"):
                 self._bucket(endpoint).slow_down(now)
             elif reason in ("global-concurrency", "endpoint-concurrency"):
-                self.concurrency = max(1, int(self.concurrency * SLOWDOWN))
+                if now - self._last_concurrency_hit >= HIT_WINDOW_S:
+                    self.concurrency = max(1, int(self.concurrency * SLOWDOWN))
                 self._last_concurrency_hit = now
 
     def _probe_concurrency(self) -> None:

@@ -265,6 +265,11 @@ def main() -> int:
         results.append(scenario_sync(server, tmp, name="test key, upsert by metadata.ext_id", mode="test",
                                      key=TEST_KEY, rows=meta_rows, extra={"match_on": "metadata.ext_id"},
                                      dup_key=lambda c: c["metadata"].get("ext_id") or c["id"]))
+        adapt_rows = [{"email": f"adapt{i}@example.com", "name": f"Adapt {i}"} for i in range(600 // scale)]
+        results.append(scenario_sync(server, tmp, name="live, client limit 60/s on a real 25/s (adapts)",
+                                     mode="live", key=LIVE_KEY, rows=adapt_rows,
+                                     extra={"match_on": "email", "endpoint_requests_per_second": 60},
+                                     dup_key=by_email, note="429s are the price of learning the real limit"))
         baseline_rows = email_rows(100 // scale, 50 // scale, "v3")
         results.append(naive_baseline(server, baseline_rows, "live", LIVE_KEY))
         ctl.reset()

@@ -87,3 +87,56 @@ def test_lock_timeout_slows_nothing():
     limiter.on_rate_limited("POST /v1/customers/{id}", None)
     assert limiter.rates() == {"global": 100}
     assert limiter.concurrency == 8
+
+
+class ServerBucket:
+    """Stripe's side: a token bucket of `rate`/s with a burst of one second's worth."""
+
+    def __init__(self, clock: FakeClock, rate: float) -> None:
+        self.clock, self.rate, self.tokens, self.at = clock, rate, rate, clock.now
+
+    def take(self) -> bool:
+        self.tokens = min(self.rate, self.tokens + (self.clock.now - self.at) * self.rate)
+        self.at = self.clock.now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def _simulate(limiter: RateLimiter, clock: FakeClock, server: ServerBucket, seconds: float,
+              endpoint: str = "POST /v1/customers") -> tuple[int, int]:
+    """Send back to back for `seconds`; return (accepted, 429s). Each request takes 20 ms of fake time."""
+    accepted = limited = 0
+    end = clock.now + seconds
+    while clock.now < end:
+        with limiter.request(endpoint):
+            clock.now += 0.02
+            if server.take():
+                accepted += 1
+                limiter.on_accepted(endpoint)
+            else:
+                limited += 1
+                limiter.on_rate_limited(endpoint, "endpoint-rate")
+    return accepted, limited
+
+
+def test_a_configured_limit_above_the_real_one_settles_just_under_it_instead_of_bouncing():
+    clock = FakeClock()
+    limiter = RateLimiter(global_rate=1000, endpoint_rate=60, max_concurrency=8, clock=clock, sleep=clock.sleep)
+    server = ServerBucket(clock, rate=25)
+    _simulate(limiter, clock, server, 30)  # learning
+    accepted, limited = _simulate(limiter, clock, server, 60)  # settled
+    assert accepted / 60 >= 0.85 * 25  # just under the real limit, not collapsed
+    assert limited <= 0.03 * accepted  # a rare probe over the limit, not a storm
+    assert 0.8 * 25 <= limiter.rates()["POST /v1/customers"] <= 1.1 * 25
+
+
+def test_a_burst_of_429s_from_requests_in_flight_counts_as_one_slowdown():
+    clock = FakeClock()
+    limiter = _limiter(clock)
+    for _ in range(20):
+        limiter.on_accepted("POST /v1/customers")
+    for _ in range(30):  # thirty answers to requests that were all in flight together
+        limiter.on_rate_limited("POST /v1/customers", "endpoint-rate")
+    assert limiter.rates()["POST /v1/customers"] >= 5  # one step down, not thirty
