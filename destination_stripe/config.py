@@ -33,6 +33,7 @@ MODE_DEFAULTS: dict[str, dict[str, float]] = {
 def _secret(description: str, *, examples: list[Any], order: int) -> Any:
     return Field(
         ...,
+        title="API key",
         description=description,
         json_schema_extra={"airbyte_secret": True, "examples": examples, "order": order},
     )
@@ -40,10 +41,11 @@ def _secret(description: str, *, examples: list[Any], order: int) -> Any:
 
 def _opt(default: Any, description: str, *, examples: list[Any], order: int, title: str | None = None,
          advanced: bool = False, **kwargs: Any) -> Any:
+    # Advanced options come last in the form (by `order`) and say so in their description; Airbyte's form has no
+    # collapsible section for destinations without declaring groups, which its older UIs reject.
     extra: dict[str, Any] = {"examples": examples, "order": order}
     if advanced:
-        extra["airbyte_hidden"] = False
-        extra["group"] = "advanced"
+        description = "Advanced. " + description
     return Field(default, description=description, title=title, json_schema_extra=extra, **kwargs)
 
 
@@ -144,8 +146,15 @@ class StripeConfig(BaseModel):
         200, "With identity_index auto, the number of rows from which the index is built.",
         examples=[200], order=16, advanced=True, ge=1,
     )
+    index_max_pages: int = _opt(
+        1000,
+        "With identity_index auto, the most list pages (100 customers each) read to build the index; an account "
+        "larger than that is searched row by row instead, sparing Stripe's read allocation. Metadata matching "
+        "always pages the whole account.",
+        examples=[1000], order=17, advanced=True, ge=1,
+    )
     progress_interval_seconds: float = _opt(
-        10.0, "Seconds between progress log lines during a write.", examples=[10], order=17, advanced=True, gt=0,
+        10.0, "Seconds between progress log lines during a write.", examples=[10], order=18, advanced=True, gt=0,
     )
 
     @field_validator("api_key")

@@ -60,15 +60,23 @@ def _older(a: tuple[int, str], b: tuple[int, str]) -> bool:
     return a < b
 
 
+class IndexTooCostly(Exception):
+    """Paging the account would cost more reads than the caller allowed (see `max_pages`)."""
+
+
 class IndexFinder:
     """Identifier -> (created, id, fingerprint) of the oldest matching customer."""
 
-    def __init__(self, match_on: MatchOn) -> None:
+    def __init__(self, match_on: MatchOn, *, max_pages: int | None = None) -> None:
         self._match_on = match_on
+        self._max_pages = max_pages
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[int, str, array]] = {}
         self._dupes: dict[str, int] = {}
         self.pages = 0
+
+    def _over_budget(self) -> bool:
+        return self._max_pages is not None and self.pages >= self._max_pages
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -95,6 +103,8 @@ class IndexFinder:
                     pending.append(pool.submit(task, *args))
 
             def older(gte: int, lt: int) -> None:
+                if self._over_budget():
+                    return
                 customers, more = gateway.list_page(created_gte=gte, created_lt=lt)
                 self._page_done(customers)
                 if more and customers:
@@ -102,7 +112,7 @@ class IndexFinder:
 
             def same_second(last: dict[str, Any]) -> None:
                 second, cursor = int(last["created"]), last["id"]
-                while True:
+                while not self._over_budget():
                     customers, more = gateway.list_page(starting_after=cursor, created_gte=second,
                                                         created_lt=second + 1)
                     self._page_done(customers)
@@ -126,6 +136,8 @@ class IndexFinder:
                         break
                     task = pending.pop()
                 task.result()  # re-raises a failed page; the tasks it spawned are already in `pending`
+        if self._over_budget():
+            raise IndexTooCostly(f"more than {self._max_pages} pages of customers")
 
     def _page_done(self, customers: list[dict[str, Any]]) -> None:
         for customer in customers:

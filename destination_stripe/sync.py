@@ -69,6 +69,7 @@ class Sync:
                 dry_run=config.dry_run,
                 identity_index=config.identity_index,
                 index_min_rows=config.index_min_rows,
+                index_max_pages=config.index_max_pages,
                 max_concurrency=int(config.limit("max_concurrency")),
             ),
             on_done=on_done,

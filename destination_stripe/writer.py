@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from destination_stripe.errors import ConnectorError, FatalError, RowRejected, TransientError
-from destination_stripe.finder import Finder, Found, IndexFinder, LookupFinder
+from destination_stripe.finder import Finder, Found, IndexFinder, IndexTooCostly, LookupFinder
 from destination_stripe.fingerprint import params_equal_customer
 from destination_stripe.gateway import StripeGateway, WriteOutcomeUnknown
 from destination_stripe.identity import MatchOn, customer_identity_key
@@ -65,6 +65,7 @@ class WriterSettings:
     dry_run: bool = False
     identity_index: Literal["auto", "always", "never"] = "auto"
     index_min_rows: int = 200
+    index_max_pages: int = 1000
     max_concurrency: int = 16
 
 
@@ -130,22 +131,39 @@ class CustomerWriter:
 
     def _choose_finder(self, *, use_index: bool) -> None:
         match_on = self._settings.match_on
+        self._finder = None
         if use_index or match_on.kind == "metadata":
-            index = IndexFinder(match_on)
-            self._log("INFO", "Building the customer index by paging the customer list (100 per call)...")
-            started = time.monotonic()
-            index.build(self._gateway)
-            self._log("INFO", f"Customer index ready: {len(index)} identifiers from {index.pages} page(s) in "
-                              f"{time.monotonic() - started:.1f}s.")
-            if index.duplicate_identifiers:
-                self._log("WARN", f"{index.duplicate_identifiers} identifier(s) match more than one Stripe customer; "
-                                  "each row goes to the oldest of them (then the smallest id).")
-            self._finder = index
-        else:
+            self._finder = self._build_index()
+        if self._finder is None:
             self._finder = LookupFinder(match_on, self._gateway)
         held, self._held = self._held, []
         for row in held:
             self._dispatch(row)
+
+    def _build_index(self) -> IndexFinder | None:
+        """The index, or None when `auto` finds the account too large for it to pay off (then: one read per row).
+
+        Reads are rationed by Stripe (an allocation per month): in `auto` mode a sync stops paging after
+        `index_max_pages` pages unless only the index can find its customers (metadata identifiers).
+        """
+        settings = self._settings
+        capped = settings.identity_index == "auto" and settings.match_on.kind != "metadata"
+        index = IndexFinder(settings.match_on, max_pages=settings.index_max_pages if capped else None)
+        self._log("INFO", "Building the customer index by paging the customer list (100 per call)...")
+        started = time.monotonic()
+        try:
+            index.build(self._gateway)
+        except IndexTooCostly:
+            self._log("INFO", f"The account has more than {settings.index_max_pages * 100} customers: finding each "
+                              "row's customer by lookup instead of paging them all (set identity_index: always for "
+                              "syncs with more rows than the account has customers / 100).")
+            return None
+        self._log("INFO", f"Customer index ready: {len(index)} identifiers from {index.pages} page(s) in "
+                          f"{time.monotonic() - started:.1f}s.")
+        if index.duplicate_identifiers:
+            self._log("WARN", f"{index.duplicate_identifiers} identifier(s) match more than one Stripe customer; "
+                              "each row goes to the oldest of them (then the smallest id).")
+        return index
 
     # --- ordered, concurrent dispatch ---------------------------------------------------------
 

@@ -230,3 +230,24 @@ def test_the_index_finds_every_customer_of_an_account_spread_over_years(connecto
     assert result.returncode == 0
     assert result.summary["unchanged"] == 600 and result.summary["created"] == 0
     assert len(server.customers(mode="test")) == 600
+
+
+def test_auto_index_gives_up_on_an_account_too_large_and_finds_rows_by_lookup(connector, config, server):
+    server.seed_customers([{"email": f"big{i}@example.com", "name": "Big"} for i in range(350)], mode="test")
+    cfg = {**config, "identity_index": "auto", "index_min_rows": 5, "index_max_pages": 2}
+    messages = [record({"email": f"big{i}@example.com", "name": "Bigger"}) for i in range(10)] + [state(1)]
+    result = connector.run("write", config=cfg, catalog=catalog(), messages=messages)
+    assert result.returncode == 0
+    assert result.summary["updated"] == 10 and result.summary["created"] == 0
+    assert any("by lookup instead of paging" in line for line in result.logs)
+    assert result.summary["reads"] < 350 / 100 + 10 + 3  # a few pages, then one list call per row
+
+
+def test_metadata_matching_pages_the_whole_account_whatever_the_page_cap(connector, config, server):
+    server.seed_customers([{"email": f"m{i}@example.com", "metadata": {"ext": str(i)}} for i in range(350)],
+                          mode="test")
+    cfg = {**config, "match_on": "metadata.ext", "index_max_pages": 1}
+    messages = [record({"ext": i, "name": "Meta"}) for i in range(0, 350, 35)] + [state(1)]
+    result = connector.run("write", config=cfg, catalog=catalog(), messages=messages)
+    assert result.summary["updated"] == 10 and result.summary["created"] == 0
+    assert len(server.customers(mode="test")) == 350
