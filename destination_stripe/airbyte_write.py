@@ -138,7 +138,7 @@ class AirbyteWrite:
         try:
             message = orjson.loads(line)
         except orjson.JSONDecodeError:
-            self._reject_now(None, line[:1000].decode("utf-8", "replace"),
+            self._reject_now(None, "", line[:1000].decode("utf-8", "replace"),
                              RowRejected("the input line is not JSON", "invalid_json"))
             return
         kind = message.get("type") if isinstance(message, dict) else None
@@ -157,16 +157,16 @@ class AirbyteWrite:
         data = record.get("data")
         plan = self._plans.get(key)
         if plan is None:
-            self._reject_now(None, data, RowRejected(f"stream {name!r} is not in the configured catalog",
-                                                     "unknown_stream"), stream_name=name)
+            self._reject_now(None, name, data, RowRejected(f"stream {name!r} is not in the configured catalog",
+                                                           "unknown_stream"))
             return
         if not isinstance(data, dict):
-            self._reject_now(key, data, RowRejected("the record's data is not a JSON object", "invalid_record"))
+            self._reject_now(key, name, data, RowRejected("the record's data is not a JSON object", "invalid_record"))
             return
         try:
             mapped = plan.mapper.map(data)
         except RowRejected as rejection:
-            self._reject_now(key, data, rejection)
+            self._reject_now(key, name, data, rejection)
             return
         seq = self._next_seq(key)
         self._sync.writer.add(Row(seq=seq, operation=plan.operation, mapped=mapped, record=data, stream=name))
@@ -177,9 +177,9 @@ class AirbyteWrite:
         self._tracker.record_started(seq, stream)
         return seq
 
-    def _reject_now(self, stream: str | None, record: Any, rejection: RowRejected, *, stream_name: str = "") -> None:
+    def _reject_now(self, stream: str | None, name: str, record: Any, rejection: RowRejected) -> None:
+        """`stream` is the configured stream's key (None: counted by the next STATE), `name` its name as sent."""
         seq = self._next_seq(stream)
-        name = stream.split("\x00")[-1] if stream is not None else stream_name
         self._sync.reject_early(seq=seq, stream=name, record=record, rejection=rejection)
         self._tracker.record_done(seq, accepted=False)
 

@@ -16,6 +16,7 @@ must find out whether the write happened and only then write again under a new k
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -72,7 +73,7 @@ def consequence_of(error: stripe.StripeError, *, write: bool) -> Consequence:
     if isinstance(error, stripe.APIError) and status is not None:
         if status == 500 and write:
             return "uncertain"
-        if status not in (409,) and status < 500:
+        if status != 409 and status < 500:
             return "fatal"
     if _should_retry_header(error) == "false" and consequence == "retry" and status is not None:
         # Stripe says the same request will fail again. A read may still be repeated safely; a write
@@ -283,10 +284,5 @@ def check_key_can_write(gateway: StripeGateway) -> None:
     may write (nothing changes) and 403 when it may not.
     """
     gateway.list_page(limit=1)
-    gateway.update("cus_destinationstripecheck0", {"metadata": {}}, idempotency_key=_check_key())
-
-
-def _check_key() -> str:
-    import uuid
-
-    return f"destination-stripe-check-{uuid.uuid4()}"
+    gateway.update("cus_destinationstripecheck0", {"metadata": {}},
+                   idempotency_key=f"destination-stripe-check-{uuid.uuid4()}")

@@ -49,10 +49,9 @@ class Emitter:
 
     def error_trace(self, error: BaseException) -> None:
         """A TRACE of type ERROR with the failure type the error maps to (system_error for anything unknown)."""
+        stack = "".join(traceback.format_exception(error))  # the original's, before any wrapping
         if not isinstance(error, ConnectorError):
             error = FatalError(f"Unexpected error: {type(error).__name__}: {error}")
-            error.__traceback__ = sys.exc_info()[2]
-        stack = "".join(traceback.format_exception(error))
         self.raw({
             "type": "TRACE",
             "trace": {

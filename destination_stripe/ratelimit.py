@@ -53,14 +53,16 @@ class Bucket:
     def __post_init__(self) -> None:
         self.rate = self.rate or self.ceiling
 
-    def on_accepted(self, now: float) -> None:
-        self.accepted.append(now)
+    def _forget_before(self, now: float) -> None:
         while self.accepted and self.accepted[0] < now - ACCEPT_WINDOW_S:
             self.accepted.popleft()
 
+    def on_accepted(self, now: float) -> None:
+        self.accepted.append(now)
+        self._forget_before(now)
+
     def accepted_rate(self, now: float) -> float:
-        while self.accepted and self.accepted[0] < now - ACCEPT_WINDOW_S:
-            self.accepted.popleft()
+        self._forget_before(now)
         if not self.accepted:
             return 0.0
         # Over the span actually observed: at the start of a sync the window is not yet full.

@@ -10,6 +10,8 @@ import threading
 import time
 from typing import Any
 
+import orjson
+
 from destination_stripe.config import StripeConfig
 from destination_stripe.errors import RowRejected
 from destination_stripe.gateway import CallStats, StripeGateway
@@ -135,11 +137,6 @@ class Sync:
             f"skipped {s['skipped']}, deleted {s['deleted']}, rejected {s['rejected']}; "
             f"API calls {s['api_calls']} ({s['reads']} reads, {s['writes']} writes), retries {s['retries']}, "
             f"429s {s['rate_limited']}, lock timeouts {s['lock_timeouts']}, duration {s['duration_s']:.1f}s. "
-            f"SUMMARY_JSON {_json(s)}"
+            f"SUMMARY_JSON {orjson.dumps(s).decode()}"
         )
 
-
-def _json(value: Any) -> str:
-    import orjson
-
-    return orjson.dumps(value).decode()

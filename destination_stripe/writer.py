@@ -89,7 +89,6 @@ class CustomerWriter:
         self._failure: ConnectorError | None = None
         self.counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
         self.duplicates_seen = 0
-        self.started = time.monotonic()
 
     # --- the sink interface ------------------------------------------------------------------
 
@@ -105,9 +104,8 @@ class CustomerWriter:
         self._dispatch(row)
 
     def drain(self) -> None:
-        if self._held:
-            self._choose_finder(use_index=self._settings.match_on.kind == "metadata"
-                                or self._settings.identity_index == "always")
+        if self._held:  # fewer rows than index_min_rows: lookups (metadata still gets the index)
+            self._choose_finder(use_index=self._settings.identity_index == "always")
         with self._idle:
             while self._unfinished and self._failure is None:
                 self._idle.wait(timeout=0.5)
@@ -119,10 +117,6 @@ class CustomerWriter:
     @property
     def rows_done(self) -> int:
         return sum(self.counts.values())
-
-    @property
-    def index_size(self) -> int | None:
-        return len(self._finder) if isinstance(self._finder, IndexFinder) else None
 
     # --- identity strategy --------------------------------------------------------------------
 
@@ -249,7 +243,7 @@ class CustomerWriter:
             outcome = self._update(row, found)
             if outcome is not None:
                 return outcome
-            found = None  # deleted between the lookup and the update
+            # None: the customer was deleted between the lookup and the update; carry on as not found.
         if row.operation == "update":
             return "skipped"
         if self._settings.match_on.kind == "id":
