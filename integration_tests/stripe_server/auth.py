@@ -7,7 +7,8 @@ Key conventions of this server (Stripe has no such names; they let tests exercis
 
 * valid: ``sk_test_``/``sk_live_``/``rk_test_``/``rk_live_`` + at least 8 of ``[A-Za-z0-9_]``, and not revoked;
 * a *restricted* (``rk_``) key containing ``readonly`` may read but every write answers 403;
-* a restricted key containing ``nocustomers`` answers 403 on every customer endpoint.
+* a restricted key containing ``nocustomers`` answers 403 on every customer endpoint;
+* a restricted key containing ``noevents`` answers 403 on the event endpoints (Stripe's ``rak_event_read``).
   Secret (``sk_``) keys always have full access, whatever they contain.
 """
 
@@ -108,13 +109,13 @@ class KeyRegistry:
         return ApiKey(raw=key, mode=match.group(2), restricted=match.group(1) == "rk")
 
 
-def check_permission(key: ApiKey, write: bool) -> None:
-    """403 for restricted keys that lack the customer permission this request needs."""
+def check_permission(key: ApiKey, write: bool, resource: str = "customer") -> None:
+    """403 for restricted keys that lack the permission (``rak_{resource}_read``/``_write``) this request needs."""
     if not key.restricted:
         return
-    denied = "nocustomers" in key.raw or (write and "readonly" in key.raw)
+    denied = f"no{resource}s" in key.raw or (write and "readonly" in key.raw)
     if denied:
-        permission = "rak_customer_write" if write else "rak_customer_read"
+        permission = f"rak_{resource}_write" if write else f"rak_{resource}_read"
         raise ApiError(
             403,
             f"The provided key '{key.masked}' does not have the required permissions for this endpoint on account "

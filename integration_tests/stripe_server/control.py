@@ -54,7 +54,7 @@ class ServerControl:
             return False
 
     def reset(self) -> None:
-        """Forget customers, idempotency keys, counters, faults and revoked keys; start-up settings again."""
+        """Forget customers, events, idempotency keys, counters, faults and revoked keys; start-up settings again."""
         self._call("POST", "reset", {})
 
     def configure(
@@ -97,6 +97,12 @@ class ServerControl:
     def customers(self, mode: str = "test", include_deleted: bool = False) -> list[dict[str, Any]]:
         """Full customer objects, oldest first; deleted ones (if asked for) carry ``"deleted": true``."""
         result = self._call("GET", "customers", mode=mode, include_deleted="true" if include_deleted else "false")
+        return list(result["data"])
+
+    def events(self, mode: str = "test") -> list[dict[str, Any]]:
+        """Every event recorded by API writes in ``mode``, full objects as ``GET /v1/events`` shows them, oldest
+        first (seeding records none)."""
+        result = self._call("GET", "events", mode=mode)
         return list(result["data"])
 
     def stats(self) -> dict[str, Any]:

@@ -1,9 +1,11 @@
 """The control API under ``/_control/``: JSON in and out, no auth, no latency, never rate limited or counted.
 
 It lets tests and the benchmark arrange state (seed customers, inject faults, revoke keys, change latency or rate
-limits) and inspect it (customers, counters) without going through, or disturbing, the Stripe-shaped API.
+limits) and inspect it (customers, events, counters) without going through, or disturbing, the Stripe-shaped API.
+Seeded customers record no events (only API writes do).
 
 Endpoints: ``GET health``, ``GET settings``, ``GET stats``, ``GET customers?mode=&include_deleted=``,
+``GET events?mode=`` (full event objects, oldest first),
 ``POST reset``, ``POST configure`` (any subset of settings), ``POST seed_customers`` (``{"customers", "mode"}``),
 ``POST revoke_key`` (``{"key"}``). Bad input answers 400 ``{"error": {"message": ...}}``.
 """
@@ -82,6 +84,8 @@ def handle_control(state: ServerState, request: Request) -> Outcome:
             if name == "customers":
                 data = state.store.all_customers(_mode(query.get("mode", "test")), _flag(query.get("include_deleted")))
                 return Outcome(200, {"data": data})
+            if name == "events":
+                return Outcome(200, {"data": state.events.all_events(_mode(query.get("mode", "test")))})
         elif request.method == "POST":
             if name == "reset":
                 state.reset()

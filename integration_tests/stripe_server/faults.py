@@ -1,18 +1,20 @@
 """Injected faults: the failures a connector must survive, on demand and reproducibly.
 
 A rule is ``{"kind", "endpoint"?, "probability"?, "count"?, "reason"?, "applied"?, "duration_s"?}``. It matches
-requests to ``endpoint`` (default: every API endpoint); with ``count`` it fires on the first N matching requests,
-with ``probability`` on each with that chance (both: at most N times), with neither on every one; ``duration_s``
-limits it to that long after it was configured. Rules are tried in order; the first that fires wins.
+requests to ``endpoint`` (default: every API endpoint, the event endpoints included); with ``count`` it fires on
+the first N matching requests, with ``probability`` on each with that chance (both: at most N times), with neither
+on every one; ``duration_s`` limits it to that long after it was configured. Rules are tried in order; the first
+that fires wins.
 
 Faults come in two phases, because they model different layers of Stripe:
 
 * *before execution* (``rate_limit``, ``lock_timeout``, ``error_503``, ``connection_reset``,
-  ``idempotency_in_use``): drawn right after the real rate limiter, they do nothing and store nothing;
+  ``idempotency_in_use``, ``refused_400``): drawn right after the real rate limiter, they do nothing and store nothing;
 * *during execution* (``error_500``, ``lost_response``): drawn only for requests that really execute (validated,
   not an idempotent replay). ``error_500`` stores the 500 under the idempotency key (after performing the write
   when ``applied``, the default being not applied); ``lost_response`` performs the write, stores the real answer
-  under the key, then closes the connection without answering.
+  under the key, then closes the connection without answering. A write performed under either records its
+  ``customer.*`` event (see :mod:`.events`); one not performed records none.
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ from typing import Any
 
 from .rng import LockedRandom
 
-PRE_EXECUTION = frozenset({"rate_limit", "lock_timeout", "error_503", "connection_reset", "idempotency_in_use"})
+PRE_EXECUTION = frozenset(
+    {"rate_limit", "lock_timeout", "error_503", "connection_reset", "idempotency_in_use", "refused_400"}
+)
 DURING_EXECUTION = frozenset({"error_500", "lost_response"})
 KINDS = PRE_EXECUTION | DURING_EXECUTION
 RATE_LIMIT_REASONS = frozenset(
     {"global-rate", "global-concurrency", "endpoint-rate", "endpoint-concurrency", "resource-specific"}
 )
-ENDPOINTS = (
+CUSTOMER_ENDPOINTS = (
     "POST /v1/customers",
     "POST /v1/customers/{id}",
     "GET /v1/customers",
@@ -39,6 +43,8 @@ ENDPOINTS = (
     "DELETE /v1/customers/{id}",
     "GET /v1/customers/search",
 )
+EVENT_ENDPOINTS = ("GET /v1/events", "GET /v1/events/{id}")
+ENDPOINTS = CUSTOMER_ENDPOINTS + EVENT_ENDPOINTS
 _KEYS = frozenset({"kind", "endpoint", "probability", "count", "reason", "applied", "duration_s"})
 
 

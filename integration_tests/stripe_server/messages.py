@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Drop = Literal["close", "reset"]
+# The API version this server speaks: answers echo the request's ``Stripe-Version`` or this; events render in it.
+API_VERSION = "2026-10-28.endive"
 
 
 @dataclass(frozen=True)

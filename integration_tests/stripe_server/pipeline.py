@@ -9,6 +9,8 @@
 7. idempotency: replay, mismatch (400 ``idempotency_error``), in use (409), or reserve the key;
 8. the simulated latency, slept *after* the reservation so concurrent duplicates really meet the 409;
 9. execution, with the execution faults; the answer is stored under the key (404s and injected 500s included).
+   A write that really happens (a 200, an injected 500 ``applied: true``, a ``lost_response``) records its
+   ``customer.*`` event with this request's ``Request-Id`` and ``Idempotency-Key``; a replay executes nothing.
 
 Every answer except a 429 waits for the simulated latency once; locks are never held while sleeping.
 """
@@ -21,16 +23,16 @@ import time
 from typing import Any
 
 from .auth import check_permission
-from .errors import API_ERROR, ApiError
+from .errors import API_ERROR, ApiError, unknown_param
+from .events import RequestOrigin
 from .faults import DURING_EXECUTION, PRE_EXECUTION, FaultRule
-from .messages import Outcome, Request
+from .messages import API_VERSION, Outcome, Request
 from .params import decode, fingerprint, parse_pairs
 from .rng import random_id
 from .routes import Route, execute, match_route, unrecognized_url
 from .state import ServerState
 from .validation import validate
 
-API_VERSION = "2026-10-28.endive"
 _LOG = logging.getLogger(__name__)
 
 
@@ -50,14 +52,25 @@ class _Context:
             if delay > 0:
                 time.sleep(delay)
 
+    @property
+    def idempotency_key(self) -> str | None:
+        """The key sent, for the methods where Stripe honours one (``None`` for GETs and when absent)."""
+        if self.request.method not in ("POST", "DELETE"):
+            return None
+        return self.request.headers.get("idempotency-key") or None
+
+    def origin(self) -> RequestOrigin:
+        """What an event recorded by this request shows under ``request``."""
+        return RequestOrigin(self.request_id, self.idempotency_key)
+
     def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         headers = {
             "Request-Id": self.request_id,
             "Stripe-Version": self.request.headers.get("stripe-version") or API_VERSION,
             "Cache-Control": "no-cache, no-store",
         }
-        key = self.request.headers.get("idempotency-key")
-        if key and self.request.method in ("POST", "DELETE"):
+        key = self.idempotency_key
+        if key:
             headers["Idempotency-Key"] = key
         headers.update(extra or {})
         return headers
@@ -126,12 +139,12 @@ class ApiPipeline:
         fault = state.faults.draw(route.endpoint, PRE_EXECUTION)
         if fault is not None:
             return self._pre_execution_fault(fault, ctx)
-        check_permission(key, route.write)
+        check_permission(key, route.write, route.resource)
         pairs = parse_pairs(request.query)
         if request.method == "POST":
             pairs += parse_pairs(request.body.decode("utf-8", "replace"))
         params = validate(decode(pairs), route.schema)
-        idem_key = request.headers.get("idempotency-key") if request.method in ("POST", "DELETE") else None
+        idem_key = ctx.idempotency_key
         if idem_key:
             stored = state.idempotency.begin(key.mode, idem_key, fingerprint(request.method, request.path, pairs))
             if stored is not None:
@@ -171,6 +184,10 @@ class ApiPipeline:
             )
         if fault.kind == "error_503":
             raise ApiError(503, "Stripe is temporarily unavailable. Please try again later.", type_=API_ERROR)
+        if fault.kind == "refused_400":
+            # What a Stripe-compatible server answers to a parameter it does not implement (a fake without the
+            # `created` filter, say): the request is refused before it runs, never stored.
+            raise unknown_param("created")
         if fault.kind == "idempotency_in_use":
             raise ApiError(
                 409,
@@ -190,12 +207,13 @@ class ApiPipeline:
         if fault is not None and fault.kind == "error_500":
             state.stats.fault("error_500")
             if fault.applied:
-                with contextlib.suppress(ApiError):
-                    execute(state.store, mode, route, params)
+                with contextlib.suppress(ApiError):  # the event, if any, is recorded: the write happened
+                    execute(state.store, state.events, mode, route, params, ctx.origin())
             failed = ctx.error(_server_error())
             return failed, failed
         try:
-            outcome = Outcome(200, execute(state.store, mode, route, params), ctx.headers())
+            body = execute(state.store, state.events, mode, route, params, ctx.origin())
+            outcome = Outcome(200, body, ctx.headers())
         except ApiError as err:
             if err.status == 400:
                 raise

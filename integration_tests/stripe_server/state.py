@@ -1,7 +1,7 @@
 """Everything one server instance knows, and the settings the control API changes.
 
 Kept apart from HTTP so the API pipeline and the control endpoints share one object with explicit parts: the
-store, idempotency keys, rate limiter, fault rules, key registry, counters and the seeded randomness.
+store and its event log, idempotency keys, rate limiter, fault rules, key registry, counters and the seeded randomness.
 ``reset()`` returns to the settings the server was *started* with (constructor or CLI), not to global defaults.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .auth import KeyRegistry
+from .events import EventLog
 from .faults import FaultInjector
 from .idempotency import IdempotencyStore
 from .limits import DEFAULT_RATE_LIMITS, RateLimiter, merge_rate_limits
@@ -58,7 +59,8 @@ class ServerState:
 
     def __init__(self, initial: Settings) -> None:
         self.initial = initial
-        self.store = CustomerStore()
+        self.events = EventLog()
+        self.store = CustomerStore(self.events)
         self.idempotency = IdempotencyStore()
         self.limiter = RateLimiter(initial.rate_limits)
         self.rng = LockedRandom(initial.seed)
@@ -75,8 +77,9 @@ class ServerState:
             return self._settings
 
     def reset(self) -> None:
-        """Forget customers, keys, counters, faults and revocations; back to the start-up settings."""
+        """Forget customers, events, keys, counters, faults and revocations; back to the start-up settings."""
         self.store.reset()
+        self.events.reset()
         self.idempotency.reset()
         self.faults.configure([])
         self.keys.set_revoked([])

@@ -1,7 +1,9 @@
 """Counters for tests and the benchmark: what the connector really sent and what it met.
 
-``calls`` counts every request routed to a customer endpoint, whatever its outcome (401, 429 and replays
-included); ``requests_total`` counts every API request, unknown URLs included. Control requests are never counted.
+``calls`` counts every request routed to an endpoint, whatever its outcome (401, 429 and replays included): the
+customer endpoints are always listed (0 when unused), the event endpoints only once called (so totals and
+snapshots from before events existed keep their shape). ``requests_total`` counts every API request, unknown URLs
+included. Control requests are never counted.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .faults import ENDPOINTS, KINDS
+from .faults import CUSTOMER_ENDPOINTS, KINDS
 
 
 class Stats:
@@ -21,7 +23,7 @@ class Stats:
 
     def reset(self) -> None:
         with self._lock:
-            self._calls = dict.fromkeys(ENDPOINTS, 0)
+            self._calls = dict.fromkeys(CUSTOMER_ENDPOINTS, 0)
             self._rate_limited: dict[str, int] = {"global-rate": 0, "endpoint-rate": 0}
             self._faults = dict.fromkeys(sorted(KINDS), 0)
             self._statuses: dict[str, int] = {}

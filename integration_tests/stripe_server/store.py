@@ -7,6 +7,10 @@ answer from the index "as it was ``search_lag_s`` ago" (Stripe's search is event
 
 List order is Stripe's: newest first by ``created``, ties broken by insertion order. A sorted cache of live
 customers and an exact-email index keep list calls cheap for benchmark-sized stores.
+
+Writes given a :class:`~.events.RequestOrigin` (API requests) record their ``customer.*`` event in the
+:class:`~.events.EventLog` while the store lock is held, so customers and events are never seen out of step; writes
+without one (control-API seeding) record none. An update that changes nothing records no event, as on Stripe.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 from .customers import apply_params, deleted_stub, new_customer
 from .errors import ApiError, no_such_customer
+from .events import EventLog, RequestOrigin, created_bounds, previous_attributes
 from .rng import random_id
 
 Snapshot = dict[str, Any]
@@ -63,7 +68,8 @@ class ListQuery:
 class CustomerStore:
     """Customers of both modes; every public method takes the lock once."""
 
-    def __init__(self) -> None:
+    def __init__(self, events: EventLog | None = None) -> None:
+        self.events = events if events is not None else EventLog()
         self._lock = threading.Lock()
         self._modes: dict[str, _ModeData] = {"test": _ModeData(), "live": _ModeData()}
         self._seq = 0
@@ -74,8 +80,10 @@ class CustomerStore:
             self._modes = {"test": _ModeData(), "live": _ModeData()}
 
     # --- writes -------------------------------------------------------------------------------------------------
-    def create(self, mode: str, params: Mapping[str, Any], created: int | None = None) -> Snapshot:
-        """A new customer; ``created`` may be forced (control-API seeding only)."""
+    def create(
+        self, mode: str, params: Mapping[str, Any], created: int | None = None, origin: RequestOrigin | None = None
+    ) -> Snapshot:
+        """A new customer; ``created`` may be forced (control-API seeding only); ``origin`` records its event."""
         when = int(time.time()) if created is None else created
         customer_id = random_id("cus_")
         obj = apply_params(new_customer(customer_id, when, mode == "live"), params)
@@ -93,20 +101,28 @@ class CustomerStore:
                 pos = bisect.bisect_left(data.live_keys, record.key)
                 data.live_sorted.insert(pos, record)
                 data.live_keys.insert(pos, record.key)
+            if origin is not None:
+                self.events.record(mode, "customer.created", obj, origin, when)
         return obj
 
-    def update(self, mode: str, customer_id: str, params: Mapping[str, Any]) -> Snapshot:
+    def update(
+        self, mode: str, customer_id: str, params: Mapping[str, Any], origin: RequestOrigin | None = None
+    ) -> Snapshot:
         with self._lock:
             record = self._live(mode, customer_id)
-            obj = apply_params(record.obj, params)
-            old_email = record.obj.get("email")
+            old = record.obj
+            obj = apply_params(old, params)
             record.obj = obj
-            if old_email != obj.get("email"):
-                self._index_email(self._modes[mode], record, old_email)
+            if old.get("email") != obj.get("email"):
+                self._index_email(self._modes[mode], record, old.get("email"))
             self._publish(record, obj)
+            if origin is not None:
+                previous = previous_attributes(old, obj)
+                if previous:
+                    self.events.record(mode, "customer.updated", obj, origin, int(time.time()), previous)
             return obj
 
-    def delete(self, mode: str, customer_id: str) -> Snapshot:
+    def delete(self, mode: str, customer_id: str, origin: RequestOrigin | None = None) -> Snapshot:
         with self._lock:
             data = self._modes[mode]
             record = self._live(mode, customer_id)
@@ -115,6 +131,8 @@ class CustomerStore:
             pos = bisect.bisect_left(data.live_keys, record.key)
             del data.live_sorted[pos], data.live_keys[pos]
             self._publish(record, None)
+            if origin is not None:  # Stripe's customer.deleted carries the full customer as it was, no ``deleted``
+                self.events.record(mode, "customer.deleted", record.obj, origin, int(time.time()))
         return deleted_stub(customer_id)
 
     # --- reads --------------------------------------------------------------------------------------------------
@@ -134,7 +152,7 @@ class CustomerStore:
                 keys = [r.key for r in items]
             else:
                 items, keys = data.live_sorted, data.live_keys
-            lo, hi = _created_bounds(keys, query.created)
+            lo, hi = created_bounds(keys, query.created)
             limit = query.limit
             if query.ending_before is not None:
                 cursor = self._cursor(data, query.ending_before, "ending_before")
@@ -228,18 +246,3 @@ def _version_at(record: CustomerRecord, cutoff: float) -> Snapshot | None:
             break
         found = snapshot
     return found
-
-
-def _created_bounds(keys: list[SortKey], created: Mapping[str, int]) -> tuple[int, int]:
-    """Index range of ``keys`` (sorted by created, then seq) that satisfies the ``created`` filters."""
-    lo, hi = 0, len(keys)
-    for op, value in created.items():
-        if op in ("gte", "eq"):
-            lo = max(lo, bisect.bisect_left(keys, (value, -1)))
-        if op == "gt":
-            lo = max(lo, bisect.bisect_left(keys, (value + 1, -1)))
-        if op in ("lte", "eq"):
-            hi = min(hi, bisect.bisect_left(keys, (value + 1, -1)))
-        if op == "lt":
-            hi = min(hi, bisect.bisect_left(keys, (value, -1)))
-    return lo, max(lo, hi)

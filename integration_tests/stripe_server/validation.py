@@ -1,4 +1,4 @@
-"""Parameter schemas and validation, mirroring the SDK's TypedDicts for customers (``stripe.params``).
+"""Parameter schemas and validation, mirroring the SDK's TypedDicts for customers and events (``stripe.params``).
 
 Validation turns decoded form values into typed, normalised values: integers become ``int``, booleans ``bool``,
 arrays ``list``, and ``""`` becomes ``None`` wherever Stripe lets a value be unset (the store reads ``None`` as
@@ -63,6 +63,7 @@ class Obj:
 class Arr:
     item: Node
     emptyable: bool = False
+    max_items: int | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,20 @@ CUSTOMER_SEARCH = Obj(
     {"query": Str(emptyable=False), "limit": Int(minimum=1, maximum=100), "page": Str(), "expand": _COMMON["expand"]},
     required=frozenset({"query"}),
 )
+EVENT_TYPES_MAX = 20
+EVENT_LIST = Obj(
+    {
+        "created": IntOrRange(),
+        "delivery_success": Bool(),
+        "ending_before": Str(emptyable=False),
+        "expand": _COMMON["expand"],
+        "limit": Int(minimum=1, maximum=100),
+        "starting_after": Str(emptyable=False),
+        "type": Str(emptyable=False),
+        "types": Arr(Str(emptyable=False), max_items=EVENT_TYPES_MAX),
+    }
+)
+EVENT_RETRIEVE = Obj({"expand": _COMMON["expand"]})
 
 # Accepted for compatibility but not stored (see the package docstring).
 IGNORED_FIELDS = frozenset(
@@ -215,6 +230,8 @@ def _array(value: Any, node: Arr, path: str) -> list[Any] | None:
         raise empty_param(path)
     if not isinstance(value, dict) or not all(k.isdigit() for k in value):
         raise invalid_string(path, f"Invalid array: {path}")
+    if node.max_items is not None and len(value) > node.max_items:
+        raise invalid_string(path, f"Invalid array: {path} must have at most {node.max_items} elements")
     return [validate(value[k], node.item, f"{path}[{k}]") for k in sorted(value, key=int)]
 
 
