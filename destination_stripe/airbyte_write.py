@@ -115,8 +115,8 @@ class AirbyteWrite:
         config = activation_match(config, catalog)
         self._plans = plan_streams(config, catalog)
         self._emitter = emitter
-        self._tracker = StateTracker(emitter.raw)
         self._sync = Sync(config, emitter, self._row_done)
+        self._tracker = StateTracker(self._echo_state)
         self._seq = 0
         self._ignored_types: set[str] = set()
         if config.match.kind == "id" and any(p.operation == "upsert" for p in self._plans.values()):
@@ -132,6 +132,7 @@ class AirbyteWrite:
             self._sync.writer.drain()
         if self._tracker.unreleased:
             raise AssertionError("a STATE was left unreleased after every record finished")
+        self._sync.fail_if_every_row_was_rejected()
         return self._sync.summary()
 
     def _handle(self, line: bytes) -> None:
@@ -182,6 +183,10 @@ class AirbyteWrite:
         seq = self._next_seq(stream)
         self._sync.reject_early(seq=seq, stream=name, record=record, rejection=rejection)
         self._tracker.record_done(seq, accepted=False)
+
+    def _echo_state(self, message: dict[str, Any]) -> None:
+        self._sync.rejects.make_durable()  # the rows this STATE counts as rejected are on disk before it leaves
+        self._emitter.raw(message)
 
     def _row_done(self, row: Row, outcome: Outcome, rejection: RowRejected | None) -> None:
         if rejection is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from destination_stripe.config import load_config
-from destination_stripe.errors import ConnectorError
+from destination_stripe.errors import ConnectorError, RowRejected
 from destination_stripe.gateway import check_key_can_write
 from destination_stripe.output import Emitter
 from destination_stripe.sync import build_gateway
@@ -15,14 +15,23 @@ CHECK_TIMEOUT_S = 20.0
 
 
 def run_check(raw_config: Any, emitter: Emitter) -> dict[str, Any]:
-    """A CONNECTION_STATUS message: SUCCEEDED, or FAILED with what the user must fix."""
+    """A CONNECTION_STATUS message: SUCCEEDED, or FAILED with what the user must fix. Never raises: `check` answers
+    one status and exits 0 whatever happens (the protocol's way of reporting a failed check)."""
     try:
         config = load_config(raw_config)
         emitter.log("INFO", f"Checking a {config.mode}-mode {config.key_kind} key against {config.base_url}.")
         gateway = build_gateway(config, emitter, max_retries=CHECK_RETRIES, timeout_s=CHECK_TIMEOUT_S)
-        check_key_can_write(gateway)
+        note = check_key_can_write(gateway)
     except ConnectorError as error:
         return _status("FAILED", error.message)
+    except RowRejected as refused:  # the list read itself was refused: writes need it to find customers
+        request = f", request {refused.request_id}" if refused.request_id else ""
+        return _status("FAILED", f"Stripe refused to list customers ({refused.code}: {refused.reason}{request}). "
+                                 "Check api_base and the key's permissions.")
+    except Exception as error:  # a bug or an answer nobody expected: still one status, with what happened
+        return _status("FAILED", f"The check could not complete: {type(error).__name__}: {error}")
+    if note:
+        emitter.log("INFO", f"Note: {note}.")
     mode_note = "LIVE mode: writes change real customers" if config.mode == "live" else "test mode (sandbox data)"
     emitter.log("INFO", f"The key can read and write Customers; {mode_note}.")
     return _status("SUCCEEDED", f"Connected to Stripe in {config.mode} mode.")

@@ -10,6 +10,12 @@ refused since 94105.0 is rarely what anyone meant); integers accept int, integra
 accept bool and "true"/"false"; objects and lists accept the value or its JSON text. For non-string kinds a blank
 string counts as null. Errors are `RowRejected` with Stripe-like codes.
 
+Keys Stripe does not know inside a known object (faker's `address.street_number`, a CRM's `address.province`) never
+reject the row: with `unknown="drop"` they are dropped; with `unknown="metadata"` they travel beside the object under
+`EXTRA`, keyed by a flat metadata key (`address_street_number`, see `flat_metadata_key`), for the mapper to move
+into metadata. A row is rejected only for what it says wrongly (a wrong type, a value outside an enum), never for
+saying more than Stripe needs.
+
 Nulls: "skip" drops them at any depth; "clear" sends "" where Stripe accepts it (`ParamSpec.clearable`: strings,
 address, shipping, metadata keys, ...) and drops them where it cannot unset (integers, booleans, most objects).
 A null `metadata` field is dropped in both modes: `metadata=""` would wipe every key, identity key included.
@@ -18,10 +24,11 @@ A converter answers `DROP` when nothing should be sent for the value.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from destination_stripe.customer_params import ParamSpec
 from destination_stripe.errors import RowRejected
@@ -29,7 +36,10 @@ from destination_stripe.identity import email_problem, metadata_text
 
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 DROP: Any = object()  # a converter's answer meaning "send nothing for this value"
+EXTRA = "\x00extra"  # key of an object's unknown keys (flat metadata key -> text); never sent to Stripe
+METADATA_KEY_MAX = 40
 Converter = Callable[[Any], Any]
+Unknown = Literal["drop", "metadata"]
 
 
 def type_name(value: Any) -> str:
@@ -56,6 +66,29 @@ def missing_required(spec: ParamSpec, value: Any, path: str) -> None:
 def needs_required_check(spec: ParamSpec) -> bool:
     """Whether `spec` has required keys at any depth, so `missing_required` is worth calling for it."""
     return spec.kind == "object" and any(c.required or needs_required_check(c) for c in spec.children.values())
+
+
+def flat_metadata_key(path: str) -> str:
+    """A metadata key for a nested path: dots become underscores, brackets (refused by Stripe) too, and a name over
+    Stripe's 40 characters keeps its first 31 and a stable 8-character hash of the whole (blake2b, the same in every
+    process, so a re-run writes the same key)."""
+    name = path.replace(".", "_").replace("[", "_").replace("]", "_")
+    if len(name) <= METADATA_KEY_MAX:
+        return name
+    digest = hashlib.blake2b(name.encode(), digest_size=4).hexdigest()
+    return f"{name[:METADATA_KEY_MAX - 9]}_{digest}"
+
+
+def take_extra(converted: Any) -> tuple[Any, dict[str, str] | None]:
+    """A converted value without its unknown keys, and those keys (flat metadata key -> text) or None.
+
+    What is left of an object or list that carried only unknown keys is DROP: nothing to send for it."""
+    if type(converted) is _ListWithExtra:
+        return list(converted) or DROP, converted.extra
+    if type(converted) is dict and EXTRA in converted:
+        extra = converted.pop(EXTRA)
+        return converted or DROP, extra
+    return converted, None
 
 
 def metadata_value(clear: bool) -> Converter:
@@ -130,8 +163,10 @@ def _scalar(spec: ParamSpec, path: str, null: Any) -> Converter:
     return convert_string
 
 
-def converter(spec: ParamSpec, path: str, clear: bool) -> Converter:
-    """A function turning one record value into the param value for `spec` at `path` (or DROP)."""
+def converter(spec: ParamSpec, path: str, clear: bool, unknown: Unknown = "drop") -> Converter:
+    """A function turning one record value into the param value for `spec` at `path` (or DROP).
+
+    An object's keys that `spec` does not know are dropped, or (`unknown="metadata"`) returned under `EXTRA`."""
     null = "" if clear and spec.clearable else DROP
     if spec.kind == "metadata":
         value_of = metadata_value(clear)
@@ -144,16 +179,19 @@ def converter(spec: ParamSpec, path: str, clear: bool) -> Converter:
         return convert_metadata
     if spec.kind == "list" and spec.item is not None:
         item_spec, wildcard = spec.item, f"{path}.*"
-        item, check_item = converter(item_spec, wildcard, clear=False), needs_required_check(item_spec)
+        item, check_item = converter(item_spec, wildcard, False, unknown), needs_required_check(item_spec)
 
         def convert_list(value: Any) -> Any:
             value = _container(value, path, list | tuple, "a list")
             if value is None:
                 return null
-            out = []
+            out: list[Any] = []
+            extra: dict[str, str] = {}
             for index, element in enumerate(value):
                 try:
-                    converted = item(element)
+                    converted, inner = take_extra(item(element))
+                    if inner:
+                        extra.update((key.replace("*", str(index), 1), text) for key, text in inner.items())
                     if check_item:
                         missing_required(item_spec, converted, wildcard)
                 except RowRejected as error:  # name the element: "tax_id_data.1.type"
@@ -162,25 +200,46 @@ def converter(spec: ParamSpec, path: str, clear: bool) -> Converter:
                     raise
                 if converted is not DROP:
                     out.append(converted)
+            if extra:  # a list cannot carry them: the caller finds them on the list's owner (see convert_object)
+                return _ListWithExtra(out, extra)
             return out or DROP
 
         return convert_list
     if spec.kind != "object":
         return _scalar(spec, path, null)
-    children = {key: converter(child, f"{path}.{key}", clear) for key, child in spec.children.items()}
+    children = {key: converter(child, f"{path}.{key}", clear, unknown) for key, child in spec.children.items()}
+    keep = unknown == "metadata"
+    extra_value = metadata_value(clear)
 
     def convert_object(value: Any) -> Any:
         value = _container(value, path, Mapping, "an object")
         if value is None:
             return null
-        out = {}
+        out: dict[str, Any] = {}
+        extra: dict[str, str] = {}
         for key, element in value.items():
             convert = children.get(key)
             if convert is None:
-                raise RowRejected(f"{path}.{key} is not a Customer parameter", "parameter_unknown", f"{path}.{key}")
-            converted = convert(element)
+                if keep:
+                    text = extra_value(element)
+                    if text is not DROP:
+                        extra[flat_metadata_key(f"{path}.{key}")] = text
+                continue
+            converted, inner = take_extra(convert(element))
+            if inner:
+                extra.update(inner)
             if converted is not DROP:
                 out[key] = converted
+        if extra:
+            out[EXTRA] = extra
         return out or DROP
 
     return convert_object
+
+
+class _ListWithExtra(list):  # type: ignore[type-arg]
+    """A converted list whose elements had unknown keys: the owner lifts `extra` (lists cannot hold EXTRA)."""
+
+    def __init__(self, items: list[Any], extra: dict[str, str]) -> None:
+        super().__init__(items)
+        self.extra = extra

@@ -19,7 +19,9 @@ from destination_stripe.identity import MatchOn, parse_match_on
 DEFAULT_API_BASE = "https://api.stripe.com"
 DOCUMENTATION_URL = "https://github.com/destination-stripe/destination-stripe#readme"
 
-_KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,}$")
+_KEY_PREFIX = re.compile(r"^(sk|rk)_(test|live)_")
+_KEY_BODY = re.compile(r"[A-Za-z0-9_]*")
+KEY_BODY_MIN = 8
 
 # Stripe's documented defaults (shared/docs/stripe.md): global 100/s live and 25/s in test mode, and
 # 25/s per endpoint in both. Concurrency is not published; these keep enough requests in flight to
@@ -148,9 +150,9 @@ class StripeConfig(BaseModel):
     )
     index_max_pages: int = _opt(
         1000,
-        "With identity_index auto, the most list pages (100 customers each) read to build the index; an account "
-        "larger than that is searched row by row instead, sparing Stripe's read allocation. Metadata matching "
-        "always pages the whole account.",
+        "With identity_index auto, the largest account, in pages of 100 customers, whose whole list is read for "
+        "the index (at most 1.1x that many calls); a larger account is recognised early and searched row by row "
+        "instead, sparing Stripe's read allocation. Metadata matching always reads the whole account.",
         examples=[1000], order=17, advanced=True, ge=1,
     )
     progress_interval_seconds: float = _opt(
@@ -166,8 +168,16 @@ class StripeConfig(BaseModel):
                 "this is a publishable key (pk_), which cannot write customers; use a secret key (sk_test_/sk_live_) "
                 "or a restricted key (rk_) with Customers write permission"
             )
-        if not _KEY_PATTERN.match(key):
+        prefix = _KEY_PREFIX.match(key)
+        if prefix is None:
             raise ValueError("not a Stripe secret or restricted key: expected sk_test_, sk_live_, rk_test_ or rk_live_")
+        body = key[prefix.end():]
+        if not _KEY_BODY.fullmatch(body):  # never quote the key: only say what kind of character is wrong
+            raise ValueError(f"after {prefix.group(0)} a Stripe key has only letters, digits and _; this one has "
+                             "other characters (a space, quote or line break pasted with it?)")
+        if len(body) < KEY_BODY_MIN:
+            raise ValueError(f"too short: after {prefix.group(0)} a Stripe key has at least {KEY_BODY_MIN} letters "
+                             f"or digits, this one has {len(body)} (was it cut when copied?)")
         return SecretStr(key)
 
     @field_validator("api_base")

@@ -206,6 +206,15 @@ CUSTOMER_PARAMS: Mapping[str, ParamSpec] = MappingProxyType(_build())
 _module_classes.cache_clear()  # the parsed SDK sources were only needed to build the tree
 CREATE_ONLY: frozenset[str] = frozenset(n for n, s in CUSTOMER_PARAMS.items() if not s.on_update)
 UPDATE_ONLY: frozenset[str] = frozenset(n for n, s in CUSTOMER_PARAMS.items() if not s.on_create)
+# What a Customer shows for a param cleared with "" when that is not "absent": tax_exempt="" reads back "none".
+CLEARED_SHOWS: Mapping[str, str] = MappingProxyType({"tax_exempt": "none"})
+# A customer created with these is left out of Stripe's customer list unless the list names them (a customer on a
+# test clock is listed only with `test_clock=`), so no later upsert could find it: each run would create it again.
+HIDDEN_FROM_LIST: Mapping[str, str] = MappingProxyType({
+    "test_clock": "a customer on a test clock is left out of Stripe's customer list unless the clock is named, so "
+                  "the next upsert could not find it and would create it again; attach test clocks in create mode "
+                  "(default_operation: create)",
+})
 
 
 def lookup(path: str) -> ParamSpec | None:
@@ -229,12 +238,14 @@ def lookup(path: str) -> ParamSpec | None:
 
 
 def operation_params(operation: Operation) -> list[str]:
-    """Top-level Customer params a record may carry for `operation` (upsert: creatable ones)."""
+    """Top-level Customer params a record may carry for `operation` (upsert: creatable ones a later upsert can
+    still find the customer after; see HIDDEN_FROM_LIST)."""
     if operation == "delete":
         return []
     if operation == "update":
         return [n for n, s in CUSTOMER_PARAMS.items() if s.on_update]
-    return [n for n, s in CUSTOMER_PARAMS.items() if s.on_create]
+    hidden = HIDDEN_FROM_LIST if operation == "upsert" else {}
+    return [n for n, s in CUSTOMER_PARAMS.items() if s.on_create and n not in hidden]
 
 
 def _schema(spec: ParamSpec) -> dict[str, Any]:

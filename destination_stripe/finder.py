@@ -1,19 +1,22 @@
 """Finding the customer a row talks about, with as few reads as possible.
 
-Two strategies behind one interface:
-- `IndexFinder` pages the whole customer list once (100 customers per read, strongly consistent)
-  and keeps, per identifier, the oldest matching customer's id and a fingerprint of its values.
-  It is kept current with every customer the sync creates, updates or deletes, so rows later in
-  the same sync see earlier writes. Cost: about 530 bytes for a typical customer of 36 hashed values
-  (measured by scripts/benchmark.py), bounded by the account's size, not by the rows streamed.
-- `LookupFinder` asks Stripe per row: a retrieve by id, or a list filtered by email (exact and
-  case-sensitive on Stripe's side, so the row's email is tried as given and then lower-cased).
+Two strategies behind one interface (`Finder`):
+- `IndexFinder` (index_finder.py) reads the whole customer list once: exact, case-insensitive, one read per 100
+  customers; for large syncs and for metadata identifiers (the list cannot filter on metadata).
+- `LookupFinder` (here) asks Stripe per identifier, for small syncs where reading the account would cost more:
+  a retrieve by id, or the customers with that email.
 
-Search is never used: it lags writes by up to an hour, and a lagging read in an upsert path is how
-duplicate customers are born.
+Emails match case-insensitively in both. Stripe's `email=` list filter is exact and case-sensitive, so a lookup
+reads the email as given (and lower-cased, when that differs), every page of it; only when that finds nothing does
+it ask Stripe's search (case-insensitive, but lagging writes by up to an hour) which capitalisations exist, and
+reads each of those with the list, which is strongly consistent. A search hit is never trusted by itself and a
+search miss never proves absence beyond what the list already said. Read cost per identifier: 1 list read when
+found as given (one more per 100 customers sharing it), 1-2 list reads + 1 search read + 1 list read per other
+capitalisation when not. Search lag means a customer created with other capitals in the last minutes (hour, in
+an outage) may be missed by a lookup; the index never misses it.
 
-When several customers share an identifier the oldest (then the smallest id) wins, every time, and
-the duplicate is counted and reported.
+When several customers share an identifier the oldest (then the smallest id) wins, every time and in both
+strategies, and the row counts as a duplicate match.
 """
 
 from __future__ import annotations
@@ -22,17 +25,16 @@ import threading
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from destination_stripe.fingerprint import already_true, fingerprint_customer, params_equal_customer
+from destination_stripe.errors import RowRejected
+from destination_stripe.fingerprint import already_true, params_equal_customer
 from destination_stripe.gateway import StripeGateway
 from destination_stripe.identity import MatchOn, customer_identity_key, identity_key, looks_like_customer_id
 
 KNOWN_LIMIT = 1024
-PARALLEL_SLICES = 8  # pages of the customer list read at once while building the index
-EPOCH = 1_262_304_000  # 2010-01-01: no Stripe customer is older
+Log = Callable[..., None]
 
 
 @dataclass(frozen=True)
@@ -52,176 +54,119 @@ class Found:
 
 class Finder(Protocol):
     def find(self, key: str, identifier: str) -> Found | None: ...
-    def remember(self, customer: dict[str, Any]) -> None: ...
-    def forget(self, key: str) -> None: ...
+
+    def updated(self, customer: dict[str, Any]) -> None:
+        """A found customer now holds these values."""
+
+    def created(self, customer: dict[str, Any], *, only_match: bool) -> None:
+        """A new customer; `only_match`: the finder had found none for its identifier (an upsert's create)."""
+
+    def forget(self, key: str, customer_id: str) -> None:
+        """The customer is gone (deleted by this sync or by someone else)."""
 
 
-class IndexTooCostly(Exception):
-    """Paging the account would cost more reads than the caller allowed (see `max_pages`)."""
+def oldest(customers: list[dict[str, Any]]) -> dict[str, Any]:
+    return min(customers, key=lambda c: (int(c.get("created") or 0), str(c["id"])))
 
 
-class IndexFinder:
-    """Identifier -> (created, id, fingerprint) of the oldest matching customer."""
+def customers_with_email(gateway: StripeGateway, match_on: MatchOn, email: str,
+                         search: Callable[[str], list[dict[str, Any]]] | None) -> list[dict[str, Any]]:
+    """Every customer whose email equals `email` case-insensitively, read by strongly consistent list filters
+    (see the module docstring for the role of `search`, which may be None)."""
+    wanted = identity_key(match_on, email)
+    found: dict[str, dict[str, Any]] = {}
+    tried: set[str] = set()
 
-    def __init__(self, match_on: MatchOn, *, max_pages: int | None = None) -> None:
-        self._match_on = match_on
-        self._max_pages = max_pages
-        self._lock = threading.Lock()
-        self._entries: dict[str, tuple[int, str, array]] = {}
-        self._dupes: dict[str, int] = {}
-        self.pages = 0
+    def read(variant: str) -> None:
+        tried.add(variant)
+        for customer in gateway.iter_customers(email=variant):
+            if customer_identity_key(match_on, customer) == wanted:
+                found[customer["id"]] = customer
 
-    def _over_budget(self) -> bool:
-        return self._max_pages is not None and self.pages >= self._max_pages
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def build(self, gateway: StripeGateway, *, parallel: int = PARALLEL_SLICES) -> None:
-        """Page every customer once, many pages at a time.
-
-        A cursor makes pages sequential (one round trip each), so pages are cut by `created` instead: a page
-        that says "more" splits what it has not seen into the customers created strictly before its last one
-        (halved into two time ranges paged side by side, recursively) and those created in the same second
-        as its last one (paged on by cursor). Ranges are disjoint and cover everything; a customer seen twice
-        at a range edge is kept once, by id.
-        """
-        first, has_more = gateway.list_page()
-        self._page_done(first)
-        if not has_more or not first:
-            return
-        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="index") as pool:
-            pending: list[Future[None]] = []
-            lock = threading.Lock()
-
-            def spawn(task: Callable[..., None], *args: Any) -> None:
-                with lock:
-                    pending.append(pool.submit(task, *args))
-
-            def older(gte: int, lt: int) -> None:
-                if self._over_budget():
-                    return
-                customers, more = gateway.list_page(created_gte=gte, created_lt=lt)
-                self._page_done(customers)
-                if more and customers:
-                    split_after(customers[-1], gte)
-
-            def same_second(last: dict[str, Any]) -> None:
-                second, cursor = int(last["created"]), last["id"]
-                while not self._over_budget():
-                    customers, more = gateway.list_page(starting_after=cursor, created_gte=second,
-                                                        created_lt=second + 1)
-                    self._page_done(customers)
-                    if not more or not customers:
-                        return
-                    cursor = customers[-1]["id"]
-
-            def split_after(last: dict[str, Any], gte: int) -> None:
-                spawn(same_second, last)
-                end = int(last["created"])
-                if end > gte:
-                    middle = gte + (end - gte) // 2
-                    if middle > gte:
-                        spawn(older, gte, middle)
-                    spawn(older, middle, end)
-
-            split_after(first[-1], EPOCH)
-            while True:
-                with lock:
-                    if not pending:
-                        break
-                    task = pending.pop()
-                task.result()  # re-raises a failed page; the tasks it spawned are already in `pending`
-        if self._over_budget():
-            raise IndexTooCostly(f"more than {self._max_pages} pages of customers")
-
-    def _page_done(self, customers: list[dict[str, Any]]) -> None:
-        for customer in customers:
-            self._add(customer, replace=False)  # a customer seen twice (slice edges) is kept once, by id
-        with self._lock:
-            self.pages += 1
-
-    def _add(self, customer: dict[str, Any], *, replace: bool) -> None:
-        key = customer_identity_key(self._match_on, customer)
-        if key is None:
-            return
-        entry = (int(customer.get("created") or 0), str(customer["id"]), fingerprint_customer(customer))
-        with self._lock:
-            current = self._entries.get(key)
-            if current is None or (replace and current[1] == entry[1]):
-                self._entries[key] = entry
-                return
-            if current[1] == entry[1]:
-                return
-            self._dupes[key] = self._dupes.get(key, 0) + 1
-            if entry[:2] < current[:2]:  # (created, id): the oldest, then the smallest id
-                self._entries[key] = entry
-
-    def find(self, key: str, identifier: str) -> Found | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            dupes = self._dupes.get(key, 0)
-        if entry is None:
-            return None
-        return Found(customer_id=entry[1], fingerprint=entry[2], duplicates=dupes)
-
-    def remember(self, customer: dict[str, Any]) -> None:
-        self._add(customer, replace=True)
-
-    def forget(self, key: str) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
-
-    @property
-    def duplicate_identifiers(self) -> int:
-        return len(self._dupes)
+    read(email)
+    if email.lower() not in tried:
+        read(email.lower())
+    if not found and search is not None:
+        variants = {hit.get("email") for hit in search(email) if customer_identity_key(match_on, hit) == wanted}
+        for variant in sorted(v for v in variants if isinstance(v, str) and v not in tried):
+            read(variant)
+    return list(found.values())
 
 
 class LookupFinder:
-    """One or two reads per row; used for small syncs where paging the whole account would cost more."""
+    """One or a few reads per identifier; what it found or wrote is remembered for the next rows (bounded)."""
 
-    def __init__(self, match_on: MatchOn, gateway: StripeGateway) -> None:
+    def __init__(self, match_on: MatchOn, gateway: StripeGateway, *, log: Log | None = None) -> None:
         if match_on.kind == "metadata":
             raise ValueError("metadata identifiers can only be found through the index")
         self._match_on = match_on
         self._gateway = gateway
+        self._log = log or (lambda *args, **kwargs: None)
         self._lock = threading.Lock()
-        # The last customers this sync wrote: the next row for the same identifier needs no read.
-        # Bounded, so memory stays flat however many rows stream through.
-        self._known: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._search_refused: str | None = None
+        # Identifier -> (the customer it resolves to, its duplicates): the next row for it needs no read.
+        # Rows of one identifier run one after another, so an entry is never read while it is being changed.
+        self._known: OrderedDict[str, tuple[dict[str, Any], int]] = OrderedDict()
 
     def find(self, key: str, identifier: str) -> Found | None:
         with self._lock:
             known = self._known.get(key)
         if known is not None:
-            return Found(customer_id=known["id"], customer=known)
+            return Found(customer_id=known[0]["id"], customer=known[0], duplicates=known[1])
         if self._match_on.kind == "id":
-            if not looks_like_customer_id(identifier):
-                return None
-            customer = self._gateway.retrieve(identifier)
-            return Found(customer_id=customer["id"], customer=customer) if customer else None
-        candidates = self._by_email(identifier)
-        if identifier != identifier.lower() and not candidates:
-            candidates = self._by_email(identifier.lower())
+            customer = self._gateway.retrieve(identifier) if looks_like_customer_id(identifier) else None
+            candidates = [customer] if customer else []
+        else:
+            candidates = customers_with_email(self._gateway, self._match_on, identifier, self._search)
         if not candidates:
             return None
-        oldest = min(candidates, key=lambda c: (int(c.get("created") or 0), str(c["id"])))
-        return Found(customer_id=oldest["id"], customer=oldest, duplicates=len(candidates) - 1)
+        chosen = oldest(candidates)
+        self._keep(key, chosen, len(candidates) - 1)
+        return Found(customer_id=chosen["id"], customer=chosen, duplicates=len(candidates) - 1)
 
-    def _by_email(self, email: str) -> list[dict[str, Any]]:
-        customers, _ = self._gateway.list_page(email=email)
-        wanted = identity_key(self._match_on, email)
-        return [c for c in customers if customer_identity_key(self._match_on, c) == wanted]
-
-    def remember(self, customer: dict[str, Any]) -> None:
-        key = customer_identity_key(self._match_on, customer)
-        if key is not None:
+    def _search(self, email: str) -> list[dict[str, Any]]:
+        if self._search_refused is not None:
+            return []
+        try:
+            return self._gateway.search_emails(email)
+        except RowRejected as refused:  # search is not offered everywhere (accounts in India, some fakes)
             with self._lock:
-                self._known[key] = customer
-                self._known.move_to_end(key)
-                if len(self._known) > KNOWN_LIMIT:
-                    self._known.popitem(last=False)
+                first = self._search_refused is None
+                self._search_refused = refused.reason
+            if first:
+                self._log("WARN", f"Stripe refused a customer search ({refused.reason}); emails are now matched "
+                                  "as given and lower-cased only. Set identity_index: always to match every "
+                                  "capitalisation.")
+            return []
 
-    def forget(self, key: str) -> None:
+    def _keep(self, key: str, customer: dict[str, Any], duplicates: int) -> None:
+        with self._lock:
+            self._known[key] = (customer, duplicates)
+            self._known.move_to_end(key)
+            if len(self._known) > KNOWN_LIMIT:
+                self._known.popitem(last=False)
+
+    def updated(self, customer: dict[str, Any]) -> None:
+        key = customer_identity_key(self._match_on, customer)
+        if key is None:
+            return
+        with self._lock:
+            known = self._known.get(key)
+        if known is not None and known[0]["id"] == customer["id"]:
+            self._keep(key, customer, known[1])
+
+    def created(self, customer: dict[str, Any], *, only_match: bool) -> None:
+        key = customer_identity_key(self._match_on, customer)
+        if key is None:
+            return
+        if only_match:
+            self._keep(key, customer, 0)
+        else:  # others may share the identifier: the next row must read which one is the oldest
+            with self._lock:
+                known = self._known.get(key)
+            if known is not None:
+                self._keep(key, known[0], known[1] + 1)
+
+    def forget(self, key: str, customer_id: str) -> None:
         with self._lock:
             self._known.pop(key, None)

@@ -8,7 +8,8 @@ Customer object shows back; see `ParamSpec.readable`):
   (`""`) is known to change nothing exactly when the path is absent.
 Canonical text: str as is, bool "true"/"false", int `str()`; None and "" are absent.
 
-Params are already true when every leaf they send is a member, every `""` they send names an absent path, and no
+Params are already true when every leaf they send is a member, every `""` they send names an absent path (or, for
+a param Stripe shows a default for once cleared, `CLEARED_SHOWS`, that default), and no
 param is write-only (a Customer never shows those, so they can never be confirmed). Objects compare key by key:
 keys the params do not send are not compared.
 
@@ -31,7 +32,7 @@ from bisect import bisect_left
 from collections.abc import Mapping
 from typing import Any
 
-from destination_stripe.customer_params import CUSTOMER_PARAMS
+from destination_stripe.customer_params import CLEARED_SHOWS, CUSTOMER_PARAMS
 
 _READABLE = frozenset(name for name, spec in CUSTOMER_PARAMS.items() if spec.readable)
 
@@ -104,8 +105,9 @@ def _checks(params: Mapping[str, Any]) -> list[tuple[str, str | None]] | None:
 def _param_checks(path: str, value: Any, out: list[tuple[str, str | None]]) -> None:
     if value is None:  # the SDK drops None: it sends nothing, so it changes nothing
         return
-    if value == "":
-        out.append((path, None))
+    if value == "":  # cleared: absent, unless Stripe shows a default for it (tax_exempt "none")
+        shows = CLEARED_SHOWS.get(path)
+        out.append((path, shows) if shows is not None else (path, None))
     elif isinstance(value, Mapping):
         for key, child in value.items():
             _param_checks(f"{path}.{key}", child, out)

@@ -35,6 +35,9 @@ UPDATE = "POST /v1/customers/{id}"
 DELETE = "DELETE /v1/customers/{id}"
 LIST = "GET /v1/customers"
 RETRIEVE = "GET /v1/customers/{id}"
+SEARCH = "GET /v1/customers/search"
+EVENTS = "GET /v1/events"
+SEARCH_RATE = 20.0  # Stripe's own limit on search reads, below the general per-endpoint one
 
 ERROR_TABLE: dict[type[stripe.StripeError], Consequence] = {
     stripe.AuthenticationError: "config",
@@ -200,6 +203,40 @@ class StripeGateway:
                 return
             cursor = customers[-1]["id"]
 
+    def search_emails(self, email: str, *, max_pages: int = 10) -> list[dict[str, Any]]:
+        """Customers whose email search-matches `email` (case-insensitive, lagging writes by up to an hour).
+
+        Only a hint: Stripe's "exact" string match means "these words in order", so callers re-check every hit,
+        and never rely on a miss."""
+        escaped = email.replace("\\", "\\\\").replace("'", "\\'")
+        params: dict[str, Any] = {"query": f"email:'{escaped}'", "limit": 100}
+        hits: list[dict[str, Any]] = []
+        for _ in range(max_pages):
+            page = self._call(SEARCH, lambda p=dict(params): self._client.v1.customers.search(p))  # type: ignore[misc]
+            hits.extend(c.to_dict() for c in page.data)
+            if not page.has_more or not page.next_page:
+                break
+            params["page"] = page.next_page
+        return hits
+
+    def find_created_by_key(self, idempotency_keys: set[str], *, since: int) -> dict[str, Any] | None:
+        """The customer created by a request carrying one of `idempotency_keys`, from Stripe's own record of it.
+
+        Stripe's `customer.created` event names the request's idempotency key: proof that a create answered 500
+        was applied, for rows whose values cannot prove it (no identifier, write-only params, identical rows).
+        Pages the events since `since`, newest first, stopping at the first match."""
+        params: dict[str, Any] = {"type": "customer.created", "created": {"gte": since}, "limit": 100}
+        while True:
+            page = self._call(EVENTS, lambda p=dict(params): self._client.v1.events.list(p))  # type: ignore[misc]
+            for event in (e.to_dict() for e in page.data):
+                request = event.get("request") or {}
+                if request.get("idempotency_key") in idempotency_keys:
+                    customer: dict[str, Any] = event["data"]["object"]
+                    return customer
+            if not page.has_more or not page.data:
+                return None
+            params["starting_after"] = page.data[-1].id
+
     # --- writes ------------------------------------------------------------------------------
 
     def create(self, params: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
@@ -277,12 +314,18 @@ class _NotFound(Exception):
     """404 resource_missing: the customer does not exist (a normal outcome, not an error)."""
 
 
-def check_key_can_write(gateway: StripeGateway) -> None:
-    """Prove read and write permission on Customers without changing anything.
+def check_key_can_write(gateway: StripeGateway) -> str | None:
+    """Prove read and write permission on Customers without changing anything; a note for the log, or None.
 
-    Listing one customer proves read access; updating an id that cannot exist answers 404 when the key
-    may write (nothing changes) and 403 when it may not.
+    Listing one customer proves read access; updating an id that cannot exist answers 404 when the key may write
+    (nothing changes) and 403 when it may not. Any other refusal of that update (a 400 from a server that rejects
+    the empty update before looking the id up) still means the key was accepted: permission is checked first.
     """
     gateway.list_page(limit=1)
-    gateway.update("cus_destinationstripecheck0", {"metadata": {}},
-                   idempotency_key=f"destination-stripe-check-{uuid.uuid4()}")
+    try:
+        gateway.update("cus_destinationstripecheck0", {"metadata": {}},
+                       idempotency_key=f"destination-stripe-check-{uuid.uuid4()}")
+    except RowRejected as refused:
+        return (f"the write probe (an empty update of a customer that does not exist) was refused with "
+                f"{refused.code}: {refused.reason}; the key itself was accepted")
+    return None

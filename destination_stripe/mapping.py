@@ -4,7 +4,12 @@ compiled once in `RowMapper.__init__` into per-path converter closures and a per
 What a record becomes, in order (later steps win on the same path; objects merge key by key):
 1. Top-level keys not consumed by `field_mapping` or the identity field: a Customer param name is sent as that
    param; any other key goes to `metadata.<key>` (unmapped_fields="metadata") or is dropped ("ignore"). Keys
-   starting with `_airbyte` or `_ab_`, and `_valmi_meta`, are always dropped.
+   starting with `_airbyte` or `_ab_`, and `_valmi_meta`, are always dropped. Inside a Customer object, keys Stripe
+   does not know follow the same rule: dropped, or kept in metadata under a flat key (`address_street_number`).
+   A field name that cannot be a metadata key as it is (over 40 characters, brackets) is shortened the same way
+   (`coerce.flat_metadata_key`); only keys the row itself puts in its `metadata` object are taken literally.
+   A mapped or identity source consumes exactly its own path: `address.street_name -> address.line1` takes
+   `street_name` out of `address`, and the rest of `address` still passes through by name.
 2. `field_mapping` sources (dotted into nested objects; a literal top-level key containing the dot wins).
 3. The identifier: never sent for match_on id (Stripe chooses ids), sent as `email` for email, and set at
    `metadata[<key>]` for metadata.<key>.
@@ -26,12 +31,21 @@ from destination_stripe.coerce import (
     DROP,
     Converter,
     converter,
+    flat_metadata_key,
     metadata_value,
     missing_required,
     needs_required_check,
+    take_extra,
     type_name,
 )
-from destination_stripe.customer_params import CREATE_ONLY, CUSTOMER_PARAMS, UPDATE_ONLY, Operation, lookup
+from destination_stripe.customer_params import (
+    CREATE_ONLY,
+    CUSTOMER_PARAMS,
+    HIDDEN_FROM_LIST,
+    UPDATE_ONLY,
+    Operation,
+    lookup,
+)
 from destination_stripe.errors import RowRejected
 from destination_stripe.identity import MatchOn, metadata_key_problem, metadata_text
 
@@ -113,6 +127,8 @@ def validate_mapping_targets(field_mapping: Mapping[str, str], operation: Operat
         head = target.partition(".")[0]
         if operation == "update" and head in CREATE_ONLY:
             problems.append(f"{source} -> {target}: {head} can only be set when a customer is created")
+        if operation == "upsert" and head in HIDDEN_FROM_LIST:
+            problems.append(f"{source} -> {target}: {HIDDEN_FROM_LIST[head]}")
         if operation == "create" and head in UPDATE_ONLY:
             problems.append(f"{source} -> {target}: {head} can only be set on an existing customer")
         if target in seen:
@@ -144,6 +160,28 @@ def _always_dropped(key: str) -> bool:
     return key.startswith(("_airbyte", "_ab_")) or key == "_valmi_meta"
 
 
+def _without(value: Any, paths: list[tuple[str, ...]]) -> Any:
+    """`value` (an object, or its JSON text) without the given sub-paths; None when nothing is left of it."""
+    if type(value) is str and value.lstrip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError:  # not JSON after all: the param's converter says what is wrong with it
+            return value
+    if not isinstance(value, Mapping):
+        return value
+    copy = dict(value)
+    for path in paths:
+        node = copy
+        for part in path[:-1]:
+            child = node.get(part)
+            if not isinstance(child, Mapping):
+                break
+            node[part] = node = dict(child)
+        else:
+            node.pop(path[-1], None)
+    return copy or None
+
+
 class RowMapper:
     """Maps records to Customer params under one set of rules, compiled once."""
 
@@ -156,27 +194,39 @@ class RowMapper:
             problem = _target_problem(target)
             if problem:
                 raise ValueError(f"field_mapping {source!r} -> {target!r}: {problem}")
-        self._params = {name: converter(spec, name, clear) for name, spec in CUSTOMER_PARAMS.items()}
+        unknown = "metadata" if rules.unmapped_fields == "metadata" else "drop"
+        self._params = {name: converter(spec, name, clear, unknown) for name, spec in CUSTOMER_PARAMS.items()}
         self._meta_value = metadata_value(clear)
         self._mapped: list[tuple[str, tuple[str, ...], tuple[str, ...], Converter, bool]] = []
-        # A nested identity field consumes its top-level key, except `metadata`: its other keys still go to Stripe.
-        head = rules.identity_field.split(".")[0]
-        consumed = {rules.identity_field} | ({head} if head != "metadata" else set())
+        consumed: set[str] = set()
+        self._strip: dict[str, list[tuple[str, ...]]] = {}  # top-level key -> sub-paths taken out of it
+
+        def consume(source: str) -> None:
+            head, *rest = source.split(".")
+            consumed.add(source)  # the literal key, should a record carry one with the dots
+            if rest:
+                self._strip.setdefault(head, []).append(tuple(rest))
+            else:
+                consumed.add(head)
+
+        consume(rules.identity_field)
         for source, target in rules.field_mapping.items():
             parts = tuple(source.split("."))
-            consumed.update((source, parts[0]))
+            consume(source)
             head, _, key = target.partition(".")
             if CUSTOMER_PARAMS[head].kind == "metadata" and key:
                 self._mapped.append((source, parts, (key,), self._meta_value, True))
             else:
                 spec = lookup(target)
                 assert spec is not None
-                self._mapped.append((source, parts, tuple(target.split(".")), converter(spec, target, clear), False))
-        self._consumed = frozenset(consumed)
+                self._mapped.append((source, parts, tuple(target.split(".")), converter(spec, target, clear, unknown),
+                                     False))
+        self._consumed = frozenset(consumed - set(self._strip))
         self._identity = (rules.identity_field, tuple(rules.identity_field.split(".")))
         self._email = self._params["email"]
         self._check_required = frozenset(n for n, s in CUSTOMER_PARAMS.items() if needs_required_check(s))
         self._key_kinds: dict[str, Any] = {}  # record key -> None (drop) | _META | converter
+        self._meta_names: dict[str, str] = {}  # unmapped record keys that cannot be metadata keys as they are
         self._valid_meta_keys: set[str] = set()
 
     def _classify(self, key: str) -> Any:
@@ -186,6 +236,8 @@ class RowMapper:
             kind = self._params[key]
         else:
             kind = _META if self.rules.unmapped_fields == "metadata" else None
+            if kind is _META and metadata_key_problem(key) and not metadata_key_problem(flat_metadata_key(key)):
+                self._meta_names[key] = flat_metadata_key(key)  # a name too long or with brackets: shortened
         if len(self._key_kinds) < _KEY_CACHE_MAX:
             self._key_kinds[key] = kind
         return kind
@@ -201,16 +253,18 @@ class RowMapper:
         params: dict[str, Any] = {}
         meta: dict[str, str] = {}
         kinds = self._key_kinds
-        for key, value in record.items():
+        for key, value in self._passing_through(record).items():
             kind = kinds[key] if key in kinds else self._classify(key)
             if kind is None:
                 continue
             if kind is _META:
                 converted = self._meta_value(value)
                 if converted is not DROP:
-                    meta[key] = converted
+                    meta[self._meta_names.get(key, key)] = converted
                 continue
-            converted = kind(value)
+            converted, extra = take_extra(kind(value))
+            if extra:
+                meta.update(extra)
             if converted is not DROP:
                 if key == "metadata":
                     meta.update(converted)
@@ -222,7 +276,9 @@ class RowMapper:
             value = _read(record, literal, parts)
             if value is _MISSING:
                 continue
-            converted = convert(value)
+            converted, extra = take_extra(convert(value))
+            if extra:
+                meta.update(extra)
             if converted is DROP:
                 continue
             if is_meta:
@@ -245,6 +301,20 @@ class RowMapper:
         for name in UPDATE_ONLY.intersection(params):
             del create[name]
         return MappedRow(identifier, key, create, update)
+
+    def _passing_through(self, record: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The record as its keys pass through by name: without the sub-paths that mapped sources consumed."""
+        if not self._strip or not any(key in record for key in self._strip):
+            return record
+        copy = dict(record)
+        for key, paths in self._strip.items():
+            if key in copy and key not in self._consumed:
+                rest = _without(copy[key], paths)
+                if rest is None:
+                    del copy[key]
+                else:
+                    copy[key] = rest
+        return copy
 
     def _identify(self, record: Mapping[str, Any], params: dict[str, Any], meta: dict[str, str]) -> tuple[Any, Any]:
         raw = _read(record, *self._identity)

@@ -107,6 +107,7 @@ class RateLimiter:
         global_rate: float,
         endpoint_rate: float,
         max_concurrency: int,
+        endpoint_rates: dict[str, float] | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
     ) -> None:
@@ -116,6 +117,7 @@ class RateLimiter:
         self._slots = threading.Condition(self._lock)
         self._global = Bucket(ceiling=global_rate, burst=max(1.0, global_rate / 10))
         self._endpoint_rate = endpoint_rate
+        self._endpoint_rates = dict(endpoint_rates or {})  # endpoints whose own limit is not the general one
         self._endpoints: dict[str, Bucket] = {}
         self._max_concurrency = max_concurrency
         self.concurrency = max_concurrency
@@ -126,7 +128,8 @@ class RateLimiter:
     def _bucket(self, endpoint: str) -> Bucket:
         bucket = self._endpoints.get(endpoint)
         if bucket is None:
-            bucket = Bucket(ceiling=self._endpoint_rate, burst=max(1.0, self._endpoint_rate / 10))
+            rate = self._endpoint_rates.get(endpoint, self._endpoint_rate)
+            bucket = Bucket(ceiling=rate, burst=max(1.0, rate / 10))
             self._endpoints[endpoint] = bucket
         return bucket
 

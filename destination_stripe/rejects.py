@@ -6,7 +6,9 @@ user's customer data); the file, which the user asked for, carries the row too.
 
 from __future__ import annotations
 
+import os
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,10 @@ class RejectSink:
         self._mask = mask
         self._lock = threading.Lock()
         self._file = None
+        self._dirty = False
         self.count = 0
+        self.by_code: Counter[str] = Counter()  # bounded: codes are Stripe's and ours, a few dozen at most
+        self._example: dict[str, str] = {}  # code -> the first reason given with it
         if path:
             try:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +48,10 @@ class RejectSink:
     def reject(self, *, seq: int, stream: str, record: Mapping[str, Any] | str, rejection: RowRejected) -> None:
         with self._lock:
             self.count += 1
+            self.by_code[rejection.code] += 1
+            if rejection.code not in self._example:
+                where = f" (param {rejection.param})" if rejection.param else ""
+                self._example[rejection.code] = rejection.reason + where
             logged = self.count <= MAX_LOGGED
             if self._file is not None:
                 entry = {
@@ -51,6 +60,7 @@ class RejectSink:
                 }
                 line = self._mask(_serialise(entry))
                 self._file.write(line.encode() + b"\n")
+                self._dirty = True
         if logged:
             where = f" (param {rejection.param})" if rejection.param else ""
             request = f", request {rejection.request_id}" if rejection.request_id else ""
@@ -58,6 +68,23 @@ class RejectSink:
                               f"[code {rejection.code}{request}]")
             if self.count == MAX_LOGGED:
                 self._log("WARN", "Further rejected rows are counted but not logged one by one.")
+
+    def make_durable(self) -> None:
+        """Flush and fsync what was written: call before releasing a STATE that counts these rows, since the
+        platform never sends a row again once a STATE past it was echoed."""
+        with self._lock:
+            if self._file is not None and self._dirty:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+                self._dirty = False
+
+    def commonest(self) -> tuple[str, int, str] | None:
+        """The most frequent rejection code, how many rows it took, and the first reason given with it."""
+        with self._lock:
+            if not self.by_code:
+                return None
+            code, count = self.by_code.most_common(1)[0]
+            return code, count, self._example[code]
 
     def close(self) -> None:
         with self._lock:

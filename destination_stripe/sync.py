@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 
 from destination_stripe.config import StripeConfig
-from destination_stripe.errors import RowRejected
-from destination_stripe.gateway import CallStats, StripeGateway
+from destination_stripe.errors import ConfigurationError, RowRejected
+from destination_stripe.gateway import SEARCH, SEARCH_RATE, CallStats, StripeGateway
 from destination_stripe.output import Emitter
 from destination_stripe.progress import ProgressReporter, rate
 from destination_stripe.ratelimit import RateLimiter
@@ -29,10 +29,12 @@ def build_gateway(config: StripeConfig, emitter: Emitter, *, stats: CallStats | 
                   max_retries: int | None = None, timeout_s: float | None = None,
                   cancel: threading.Event | None = None) -> StripeGateway:
     stats = stats or CallStats()
+    endpoint_rate = config.limit("endpoint_requests_per_second")
     limiter = RateLimiter(
         global_rate=config.limit("requests_per_second"),
-        endpoint_rate=config.limit("endpoint_requests_per_second"),
+        endpoint_rate=endpoint_rate,
         max_concurrency=int(config.limit("max_concurrency")),
+        endpoint_rates={SEARCH: min(SEARCH_RATE, endpoint_rate)},
     )
 
     def on_retry(failure: Retryable, wait: float) -> None:
@@ -111,6 +113,24 @@ class Sync:
     @property
     def rows_done(self) -> int:
         return self.writer.rows_done + self.early_rejections
+
+    def fail_if_every_row_was_rejected(self) -> None:
+        """A sync that rejected every row it received wrote nothing: say so as a failure, never as a success.
+
+        Platforms show a successful sync as done (PyAirbyte: "processed 200") even when no row reached Stripe; the
+        user's config or data is wrong for every row, so this is a config_error naming the commonest reason. Call
+        it after the STATEs due were echoed: the rejections they count are final either way.
+        """
+        rows = self.rows_done
+        commonest = self.rejects.commonest()
+        if rows == 0 or self.summary()["rejected"] < rows or commonest is None:
+            return
+        code, count, reason = commonest
+        raise ConfigurationError(
+            f"Every row of this sync was rejected ({rows} of {rows}); nothing was written to Stripe. Most common: "
+            f"{count} x {code}: {reason}. Fix the config (field_mapping, unmapped_fields, match_on) or the rows; "
+            "each rejection is in the log" + (" and in rejected_records_path." if self.config.rejected_records_path
+                                              else "."))
 
     def summary(self) -> dict[str, Any]:
         stats = self.gateway.stats

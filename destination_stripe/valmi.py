@@ -123,14 +123,19 @@ class ValmiWrite:
         self._emitter = emitter
         args = plan.run_time_args
         self._committed_rows = plan.resume_after_chunk * args.chunk_size
-        self._tracker = ChunkTracker(emitter.raw, chunk_size=args.chunk_size,
-                                     records_per_metric=args.records_per_metric,
-                                     first_chunk_id=plan.resume_after_chunk + 1)
         self._sync = Sync(config.model_copy(update=plan.config_updates), emitter, self._row_done,
                           max_retries=args.max_retries, timeout_s=args.http_timeout)
+        self._tracker = ChunkTracker(self._emit, chunk_size=args.chunk_size,
+                                     records_per_metric=args.records_per_metric,
+                                     first_chunk_id=plan.resume_after_chunk + 1)
         self._position = 0
         self._skipped = 0
         self._warned: set[str] = set()
+
+    def _emit(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "STATE":
+            self._sync.rejects.make_durable()  # the rejected rows a STATE counts are on disk before it leaves
+        self._emitter.raw(message)
 
     def run(self, lines: Iterable[bytes]) -> dict[str, Any]:
         if self._committed_rows:

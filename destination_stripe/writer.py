@@ -5,20 +5,24 @@
     close()    stop the workers
 
 Many requests are in flight at once (a thread pool over one StripeClient), but rows that share an
-identifier are applied one after another in input order: each identifier has a queue and only its
-head is ever running. Every row ends in exactly one outcome reported through `on_done`, from a
-worker thread; a row that hits a sync-ending failure gets no outcome, so no STATE can pass it.
+identifier are applied one after another in input order, whatever their stream or operation: each
+identifier has a queue and only its head is ever running. Every row ends in exactly one outcome reported
+through `on_done`, from a worker thread; a row that hits a sync-ending failure gets no outcome, so no
+STATE can pass it.
 
-Identity: with `identity_index` auto the first `index_min_rows` rows are held back; if that many
-arrive the whole customer list is paged once (IndexFinder), otherwise each row is looked up
-(LookupFinder). Metadata identifiers always use the index (search lags, the list cannot filter).
+Identity: with `identity_index` auto the first `index_min_rows` rows that need a finder are held back; if
+that many arrive the whole customer list is read once (IndexFinder), otherwise each identifier is looked
+up (LookupFinder). Metadata identifiers always use the index (search lags, the list cannot filter). While
+rows are held, a later row for the same identifier (a create, say) is held behind them.
+
+What a row resolves to is never trusted blindly: a customer deleted by someone else since it was found
+(404 on update or delete) is forgotten and the row looks again, and a create that answered 500 is
+reconciled (see `reconcile.py`) before it is tried again.
 """
 
 from __future__ import annotations
 
-import random
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -26,12 +30,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from destination_stripe.errors import ConnectorError, FatalError, RowRejected, TransientError
-from destination_stripe.finder import Finder, Found, IndexFinder, IndexTooCostly, LookupFinder
-from destination_stripe.fingerprint import params_equal_customer
-from destination_stripe.gateway import StripeGateway, WriteOutcomeUnknown
-from destination_stripe.identity import MatchOn, customer_identity_key
+from destination_stripe.customer_params import HIDDEN_FROM_LIST
+from destination_stripe.errors import ConnectorError, FatalError, RowRejected
+from destination_stripe.finder import Finder, Found, LookupFinder
+from destination_stripe.gateway import StripeGateway
+from destination_stripe.identity import MatchOn, looks_like_customer_id
+from destination_stripe.index_finder import IndexFinder, IndexTooCostly
 from destination_stripe.mapping import MappedRow
+from destination_stripe.reconcile import Reconciler
 
 Operation = Literal["upsert", "update", "create", "delete"]
 Outcome = Literal["created", "updated", "unchanged", "skipped", "deleted", "rejected"]
@@ -39,9 +45,7 @@ OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "skipped", "
 DoneCallback = Callable[["Row", Outcome, "RowRejected | None"], None]
 Log = Callable[..., None]
 
-UNKNOWN_OUTCOME_ROUNDS = 6  # 500s in a row on one write before the sync gives up
-UNKNOWN_OUTCOME_PAUSE_S = 0.25  # doubled each round: a 500 often means Stripe is struggling
-RECONCILE_WINDOW_S = 600  # how far back a create that answered 500 is looked for
+STALE_ROUNDS = 4  # customers found gone (deleted by someone else) one after another before giving up on them
 
 
 @dataclass
@@ -76,8 +80,9 @@ class CustomerWriter:
         self._settings = settings
         self._on_done = on_done
         self._log = log
-        self._run_id = uuid.uuid4().hex[:12]
         self._cancel = cancel or threading.Event()
+        self._reconciler = Reconciler(gateway=gateway, match_on=settings.match_on, run_id=uuid.uuid4().hex[:12],
+                                      cancel=self._cancel, log=log)
         self._pool = ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="stripe")
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -85,6 +90,8 @@ class CustomerWriter:
         self._unfinished = 0
         self._window = max(64, settings.max_concurrency * 8)
         self._held: list[Row] = []
+        self._held_keys: set[str] = set()
+        self._held_needing_finder = 0
         self._finder: Finder | None = None
         self._failure: ConnectorError | None = None
         self.counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
@@ -94,13 +101,11 @@ class CustomerWriter:
 
     def add(self, row: Row) -> None:
         self._raise_failure()
-        if self._finder is None and self._needs_finder(row):
-            self._held.append(row)
-            if self._settings.identity_index == "never" and self._settings.match_on.kind != "metadata":
-                self._choose_finder(use_index=False)
-            elif len(self._held) >= self._settings.index_min_rows or self._settings.identity_index == "always":
-                self._choose_finder(use_index=True)
-            return
+        if self._finder is None:
+            needs_finder = self._needs_finder(row)
+            if needs_finder or row.order_key in self._held_keys:
+                self._hold(row, needs_finder)
+                return
         self._dispatch(row)
 
     def drain(self) -> None:
@@ -123,37 +128,47 @@ class CustomerWriter:
     def _needs_finder(self, row: Row) -> bool:
         return row.operation != "create" or self._settings.identity_index == "always"
 
+    def _hold(self, row: Row, needs_finder: bool) -> None:
+        """Keep the row until the finder is chosen; a later row for the same identifier waits behind it."""
+        self._held.append(row)
+        self._held_keys.add(row.order_key)
+        self._held_needing_finder += needs_finder
+        settings = self._settings
+        if settings.identity_index == "never" and settings.match_on.kind != "metadata":
+            self._choose_finder(use_index=False)
+        elif self._held_needing_finder >= settings.index_min_rows or settings.identity_index == "always":
+            self._choose_finder(use_index=True)
+
     def _choose_finder(self, *, use_index: bool) -> None:
         match_on = self._settings.match_on
-        self._finder = None
+        finder: Finder | None = None
         if use_index or match_on.kind == "metadata":
-            self._finder = self._build_index()
-        if self._finder is None:
-            self._finder = LookupFinder(match_on, self._gateway)
-        held, self._held = self._held, []
-        for row in held:
+            finder = self._build_index()
+        self._finder = finder if finder is not None else LookupFinder(match_on, self._gateway, log=self._log)
+        held, self._held, self._held_keys, self._held_needing_finder = self._held, [], set(), 0
+        for row in held:  # in input order, so each identifier's queue keeps it
             self._dispatch(row)
 
     def _build_index(self) -> IndexFinder | None:
         """The index, or None when `auto` finds the account too large for it to pay off (then: one read per row).
 
-        Reads are rationed by Stripe (an allocation per month): in `auto` mode a sync stops paging after
-        `index_max_pages` pages unless only the index can find its customers (metadata identifiers).
+        Reads are rationed by Stripe (an allocation per month): in `auto` mode a sync stops paging once the
+        account is known to exceed `index_max_pages` pages, unless only the index can find its customers
+        (metadata identifiers).
         """
         settings = self._settings
         capped = settings.identity_index == "auto" and settings.match_on.kind != "metadata"
         index = IndexFinder(settings.match_on, max_pages=settings.index_max_pages if capped else None)
         self._log("INFO", "Building the customer index by paging the customer list (100 per call)...")
-        started = time.monotonic()
         try:
             index.build(self._gateway)
-        except IndexTooCostly:
-            self._log("INFO", f"The account has more than {settings.index_max_pages * 100} customers: finding each "
-                              "row's customer by lookup instead of paging them all (set identity_index: always for "
-                              "syncs with more rows than the account has customers / 100).")
+        except IndexTooCostly as too_costly:
+            self._log("INFO", f"The account has more than {settings.index_max_pages * 100} customers ({too_costly}): "
+                              "finding each row's customer by lookup instead of paging them all (set "
+                              "identity_index: always for syncs with more rows than the account has customers / "
+                              "100).")
             return None
-        self._log("INFO", f"Customer index ready: {len(index)} identifiers from {index.pages} page(s) in "
-                          f"{time.monotonic() - started:.1f}s.")
+        self._log("INFO", f"Customer index ready: {len(index)} identifiers from {index.pages} list call(s).")
         if index.duplicate_identifiers:
             self._log("WARN", f"{index.duplicate_identifiers} identifier(s) match more than one Stripe customer; "
                               "each row goes to the oldest of them (then the smallest id).")
@@ -225,110 +240,99 @@ class CustomerWriter:
             return "rejected", rejection
 
     def _apply(self, row: Row) -> Outcome:
-        mapped = row.mapped
+        mapped, match_on = row.mapped, self._settings.match_on
         if row.operation == "create":
-            self._create(row)
+            self._create(row, only_match=False)
             return "created"
         if mapped.key is None or mapped.identifier is None:
-            raise RowRejected(f"no identifier: the row has no value for {self._settings.match_on.default_field!r} "
+            raise RowRejected(f"no identifier: the row has no value for {match_on.default_field!r} "
                               "(the identifier field)", "missing_identifier")
+        if match_on.kind == "id" and not looks_like_customer_id(mapped.identifier):
+            raise RowRejected(f"{mapped.identifier!r} is not a Stripe customer id (cus_ followed by letters and "
+                              "digits): match_on id needs Stripe's ids, not warehouse ids; match on email or "
+                              "metadata.<key> for those", "invalid_customer_id", match_on.default_field)
+        if row.operation == "upsert":
+            hidden = sorted(HIDDEN_FROM_LIST.keys() & mapped.create_params.keys())
+            if hidden:
+                raise RowRejected(f"{hidden[0]}: {HIDDEN_FROM_LIST[hidden[0]]}", "unfindable_after_create", hidden[0])
         assert self._finder is not None
-        found = self._finder.find(mapped.key, mapped.identifier)
-        if found is not None and found.duplicates:
-            with self._idle:
-                self.duplicates_seen += 1
-        if row.operation == "delete":
-            return self._delete(row, found) if found else "skipped"
-        if found is not None:
-            outcome = self._update(row, found)
+        for round_ in range(STALE_ROUNDS):
+            found = self._finder.find(mapped.key, mapped.identifier)
+            if found is None:
+                break
+            if round_ == 0 and found.duplicates:
+                with self._idle:
+                    self.duplicates_seen += 1
+            outcome = self._delete(row, found) if row.operation == "delete" else self._update(row, found)
             if outcome is not None:
                 return outcome
-            # None: the customer was deleted between the lookup and the update; carry on as not found.
-        if row.operation == "update":
+            # Deleted by someone else since it was found: forget it, so neither this row nor a later one for the
+            # same identifier goes back to it, and look again (a duplicate may be next in line).
+            self._finder.forget(mapped.key, found.customer_id)
+        if row.operation in ("update", "delete"):
             return "skipped"
-        if self._settings.match_on.kind == "id":
+        if match_on.kind == "id":
             raise RowRejected(
                 f"no Stripe customer has id {mapped.identifier!r}, and Stripe chooses ids itself: a created customer "
                 "could never be found by this id again (every run would create another). Match on email or "
                 "metadata.<key> to create customers.", "customer_not_found")
-        self._create(row)
-        return "created"
+        return self._create(row, only_match=True)
 
     def _update(self, row: Row, found: Found) -> Outcome | None:
+        """The outcome, or None when the customer no longer exists."""
         params = row.mapped.update_params
         if found.already_true(params):
             return "unchanged"
         if self._settings.dry_run:
             self._plan(f"would update {found.customer_id} (row {row.seq}): {sorted(params)}")
             return "updated"
-        customer = self._write_with_new_key_after_500(
-            row, "update", lambda key: self._gateway.update(found.customer_id, params, idempotency_key=key))
+        customer = self._reconciler.write(
+            row.seq, "update", lambda key: self._gateway.update(found.customer_id, params, idempotency_key=key))
         if customer is None:
             return None
-        self._finder_remember(customer)
+        self._finder_updated(customer)
         return "updated"
 
-    def _delete(self, row: Row, found: Found) -> Outcome:
+    def _delete(self, row: Row, found: Found) -> Outcome | None:
+        """"deleted", or None when the customer was already gone before this row (found stale)."""
         if self._settings.dry_run:
             self._plan(f"would delete {found.customer_id} (row {row.seq})")
             return "deleted"
-        # A delete that answered 500 and then finds the customer gone was ours: count it as deleted.
-        self._write_with_new_key_after_500(
-            row, "delete", lambda key: self._gateway.delete(found.customer_id, idempotency_key=key))
-        if self._finder is not None and row.mapped.key is not None:
-            self._finder.forget(row.mapped.key)
+        attempts: list[str] = []
+
+        def delete(key: str) -> bool:
+            attempts.append(key)
+            return self._gateway.delete(found.customer_id, idempotency_key=key)
+
+        deleted_now = self._reconciler.write(row.seq, "delete", delete)
+        if not deleted_now and len(attempts) == 1:
+            return None
+        # Gone after a 500 means that 500'd delete was applied: either way the customer is deleted by this row.
+        assert self._finder is not None and row.mapped.key is not None
+        self._finder.forget(row.mapped.key, found.customer_id)
         return "deleted"
 
-    def _create(self, row: Row) -> None:
+    def _create(self, row: Row, *, only_match: bool) -> Outcome:
         params = row.mapped.create_params
         if self._settings.dry_run:
             self._plan(f"would create a customer (row {row.seq}): {sorted(params)}")
-            self._finder_remember({"id": f"dryrun_{row.seq}", "created": 0, **params})
-            return
-        started = int(time.time()) - RECONCILE_WINDOW_S
-        customer = self._write_with_new_key_after_500(
-            row, "create", lambda key: self._gateway.create(params, idempotency_key=key),
-            reconcile=lambda: self._find_created(row, since=started))
-        self._finder_remember(customer)
+            self._finder_created({"id": f"dryrun_{row.seq}", "created": 0, **params}, only_match=only_match)
+            return "created"
+        created = self._reconciler.create(row.seq, row.mapped, upsert=only_match)
+        if created.updated_instead:
+            self._finder_updated(created.customer)
+            return "updated"
+        self._finder_created(created.customer, only_match=only_match)
+        return "created"
 
     def _plan(self, message: str) -> None:
         # One line per planned write: many of them, so they are not flushed one by one.
         self._log("INFO", "dry run: " + message, flush=False)
 
-    def _finder_remember(self, customer: dict[str, Any]) -> None:
+    def _finder_updated(self, customer: dict[str, Any]) -> None:
         if self._finder is not None:
-            self._finder.remember(customer)
+            self._finder.updated(customer)
 
-    def _write_with_new_key_after_500(self, row: Row, op: str, write: Callable[[str], Any],
-                                      reconcile: Callable[[], Any] | None = None) -> Any:
-        """Write under a key unique to this intended write; after a 500, find out what is true before retrying.
-
-        The key is stable across the gateway's retries (a lost response replays, it never duplicates).
-        Stripe stores a 500 under its key and replays it forever, so the next round needs a new key, and
-        for a create it must first look for the customer the 500 may have created.
-        """
-        for generation in range(UNKNOWN_OUTCOME_ROUNDS):
-            if generation and self._cancel.wait(random.uniform(0, UNKNOWN_OUTCOME_PAUSE_S * 2**generation)):
-                raise TransientError("the sync is stopping")
-            if generation and reconcile is not None:
-                existing = reconcile()
-                if existing is not None:
-                    self._log("INFO", f"row {row.seq}: a create that answered 500 had been applied ({existing['id']})")
-                    return existing
-            try:
-                return write(f"ds-{self._run_id}-{row.seq}-{op}-{generation}")
-            except WriteOutcomeUnknown as unknown:
-                self._log("WARN", f"row {row.seq}: Stripe answered 500 to a {op} (request {unknown.request_id}); "
-                                  "checking what was applied before trying again")
-        raise TransientError(f"Stripe answered 500 to the same {op} {UNKNOWN_OUTCOME_ROUNDS} times in a row. "
-                             "Nothing after the last STATE was lost; run the sync again to resume.")
-
-    def _find_created(self, row: Row, *, since: int) -> dict[str, Any] | None:
-        match_on = self._settings.match_on
-        for customer in self._gateway.iter_customers(created_gte=since):
-            if row.mapped.key is not None and match_on.kind != "id":
-                if customer_identity_key(match_on, customer) == row.mapped.key:
-                    return customer
-            elif params_equal_customer(row.mapped.create_params, customer):
-                return customer
-        return None
+    def _finder_created(self, customer: dict[str, Any], *, only_match: bool) -> None:
+        if self._finder is not None:
+            self._finder.created(customer, only_match=only_match)

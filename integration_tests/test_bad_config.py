@@ -24,7 +24,7 @@ CASES: dict[str, tuple[dict[str, Any], str, tuple[str, ...]]] = {
     "key_not_text": ({"api_key": 12345678901234}, "api_key", ()),
     "publishable_key": ({"api_key": "pk_test_" + "Publishable0123456789"}, "api_key", ("publishable", "sk_test_")),
     "publishable_live_key": ({"api_key": "pk_live_" + "Publishable0123456789"}, "api_key", ("publishable",)),
-    "malformed_short_key": ({"api_key": "sk_test_bad"}, "api_key", ("sk_test_", "rk_test_")),
+    "malformed_short_key": ({"api_key": "sk_test_bad"}, "api_key", ("sk_test_", "too short", "3")),
     "malformed_mode_key": ({"api_key": "sk_prod_" + "Abcdefghijklmnop"}, "api_key", ("sk_live_",)),
     "webhook_secret_as_key": ({"api_key": "whsec_" + "Abcdefghijklmnop1234"}, "api_key", ()),
     "key_with_bearer_prefix": ({"api_key": "Bearer " + TEST_KEY}, "api_key", ()),

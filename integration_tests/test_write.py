@@ -70,7 +70,7 @@ def test_upsert_by_stripe_id_updates_and_refuses_to_create_unfindable_customers(
     result = connector.run("write", config=cfg, catalog=catalog(), messages=messages)
     assert result.returncode == 0
     assert result.summary["updated"] == 1 and result.summary["rejected"] == 1
-    assert any("customer_not_found" in line for line in result.logs)
+    assert any("invalid_customer_id" in line for line in result.logs)
     assert [c["name"] for c in server.customers(mode="test")] == ["After"]
     assert result.states[-1]["state"]["destinationStats"] == {"recordCount": 1.0, "rejectedRecordCount": 1.0}
 
@@ -153,7 +153,8 @@ def test_rejected_rows_are_logged_counted_and_written_to_the_rejects_file(connec
 def test_stripe_refusing_a_row_rejects_it_with_stripe_code_and_request_id(connector, config, server, tmp_path):
     path = tmp_path / "rejected.jsonl"
     cfg = {**config, "rejected_records_path": str(path)}
-    messages = [record({"email": "t@example.com", "tax_exempt": "sometimes"}), state(1)]
+    messages = [record({"email": "t@example.com", "tax_exempt": "sometimes"}), record({"email": "fine@example.com"}),
+                state(1)]
     result = connector.run("write", config=cfg, catalog=catalog(), messages=messages)
     assert result.returncode == 0 and result.summary["rejected"] == 1
     [reject] = [json.loads(line) for line in path.read_text().splitlines()]

@@ -28,7 +28,8 @@ def test_explicit_limits_override_the_mode_defaults():
 
 @pytest.mark.parametrize("key, words", [
     ("pk_test_" + "a" * 24, "publishable"),
-    ("sk_test_short", "not a Stripe secret"),
+    ("sk_test_short", "too short: after sk_test_ a Stripe key has at least 8 letters or digits, this one has 5"),
+    ("sk_test_" + "a" * 10 + " b", "other characters"),
     ("hello", "not a Stripe secret"),
 ])
 def test_bad_keys_are_refused_with_a_message_that_never_quotes_them(key, words):

@@ -10,7 +10,14 @@ import orjson
 import pytest
 
 from destination_stripe.config import StripeConfig, load_config
-from destination_stripe.customer_params import CREATE_ONLY, CUSTOMER_PARAMS, UPDATE_ONLY, ParamSpec, lookup
+from destination_stripe.customer_params import (
+    CREATE_ONLY,
+    CUSTOMER_PARAMS,
+    HIDDEN_FROM_LIST,
+    UPDATE_ONLY,
+    ParamSpec,
+    lookup,
+)
 from destination_stripe.discover import discover_message
 from destination_stripe.mapping import validate_mapping_targets
 from destination_stripe.valmi_catalog import dotted_path, match_on_for
@@ -101,7 +108,8 @@ def test_create_only_and_update_only_fields_appear_only_where_stripe_accepts_the
     fields = {mode: set(op["json_schema"]["properties"]) for mode, op in operations.items()}
     assert fields["append"] >= CREATE_ONLY and not UPDATE_ONLY & fields["append"]
     assert fields["update"] >= UPDATE_ONLY and not CREATE_ONLY & fields["update"]
-    assert fields["append_dedup"] >= CREATE_ONLY, "an upsert may create, so create-only fields apply"
+    assert fields["append_dedup"] >= CREATE_ONLY - HIDDEN_FROM_LIST.keys(), "an upsert may create: create-only apply"
+    assert not HIDDEN_FROM_LIST.keys() & fields["append_dedup"], "a customer an upsert cannot find again"
     assert not UPDATE_ONLY & fields["append_dedup"]
     assert fields["soft_delete"] == IDENTIFIERS
 
@@ -168,7 +176,8 @@ def test_every_sink_field_is_accepted_back_as_a_mapping_target_for_its_mode() ->
         assert validate_mapping_targets(mapping, operation) == [], mode
     fields = {mode: set(c["json_schema"]["properties"]) for mode, c in sink["field_catalog"].items()}
     assert not CREATE_ONLY & fields["update"] and fields["update"] >= UPDATE_ONLY
-    assert fields["upsert"] >= CREATE_ONLY and not UPDATE_ONLY & fields["mirror"]
+    assert fields["upsert"] >= CREATE_ONLY - HIDDEN_FROM_LIST.keys() and not UPDATE_ONLY & fields["mirror"]
+    assert not HIDDEN_FROM_LIST.keys() & (fields["upsert"] | fields["mirror"])
     assert "id" not in fields["upsert"] | fields["update"], "ids are chosen by Stripe: never a mapping target"
 
 

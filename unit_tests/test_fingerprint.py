@@ -47,6 +47,8 @@ CASES: list[tuple[dict[str, Any], dict[str, Any], bool]] = [
     ({"name": ""}, CUSTOMER, False),
     ({"name": ""}, EMPTY, True),
     ({"name": None}, CUSTOMER, True),  # the SDK drops None: nothing is sent
+    ({"tax_exempt": ""}, CUSTOMER, True),  # cleared, Stripe shows "none": already true
+    ({"tax_exempt": ""}, {**CUSTOMER, "tax_exempt": "exempt"}, False),
     ({"metadata": {"plan": "pro"}}, CUSTOMER, True),
     ({"metadata": {"plan": "pro", "seats": "12", "a.b": "dotted"}}, CUSTOMER, True),
     ({"metadata": {"plan": "basic"}}, CUSTOMER, False),
