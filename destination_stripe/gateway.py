@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
 import stripe
 from stripe.oauth_error import OAuthError
 
@@ -191,8 +192,11 @@ class StripeGateway:
         created = {k: v for k, v in (("gte", created_gte), ("lt", created_lt)) if v is not None}
         if created:
             params["created"] = created
-        page = self._call(LIST, lambda: self._client.v1.customers.list(params))  # type: ignore[arg-type]
-        return [c.to_dict() for c in page.data], bool(page.has_more)
+        # The SDK's raw request (same transport, auth, errors) with the body parsed as plain JSON: building its
+        # objects costs about 50 ms of CPU per page of 100, which bounds how fast an index can be read.
+        response = self._call(LIST, lambda: self._client.raw_request("get", "/v1/customers", **params))
+        page = orjson.loads(response.body)
+        return page["data"], bool(page.get("has_more"))
 
     def iter_customers(self, **filters: Any) -> Iterator[dict[str, Any]]:
         cursor: str | None = None
