@@ -259,7 +259,7 @@ def main() -> int:
                                      key=LIVE_KEY, rows=rows, extra={"match_on": "email"}, dup_key=by_email))
         results.append(scenario_sync(server, tmp, name="live, same sync repeated unchanged", mode="live",
                                      key=LIVE_KEY, rows=rows, extra={"match_on": "email"}, dup_key=by_email,
-                                     note="no writes: reads only (list pages, 8 at a time)"))
+                                     note="no writes: reads only (the index's list pages)"))
         n_meta = 500 // scale
         ctl.seed_customers([{"email": f"m{i}@example.com", "metadata": {"ext_id": str(i)},
                              "created": now - (n_meta - i) * 28_800} for i in range(n_meta // 2)], mode="test")
