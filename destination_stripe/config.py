@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from destination_stripe.core.identity import MatchOn, parse_match_on
 from destination_stripe.errors import ConfigurationError
-from destination_stripe.identity import MatchOn, parse_match_on
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 DOCUMENTATION_URL = "https://github.com/destination-stripe/destination-stripe#readme"
@@ -200,7 +200,7 @@ class StripeConfig(BaseModel):
 
     @model_validator(mode="after")
     def _mapping_targets(self) -> StripeConfig:
-        from destination_stripe.mapping import validate_mapping_targets
+        from destination_stripe.core.mapping import validate_mapping_targets
 
         operation = "update" if self.default_operation == "update" else self.default_operation
         problems = validate_mapping_targets(self.field_mapping, operation)

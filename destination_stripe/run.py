@@ -75,25 +75,25 @@ def main(argv: list[str] | None = None) -> int:
         raw_config = read_json(args.config, "config")
         _register_key(raw_config, emitter)
         if args.command == "check":
-            from destination_stripe.check import run_check
+            from destination_stripe.adapters.check import run_check
 
             emitter.raw(run_check(raw_config, emitter))
             return 0
         config = load_config(raw_config)
         if args.command == "discover":
-            from destination_stripe.discover import discover_message
+            from destination_stripe.adapters.discover import discover_message
 
             emitter.raw(discover_message(config))
             return 0
         catalog = read_json(args.catalog, "catalog")
         if args.destination_catalog:
-            from destination_stripe.valmi import run_valmi_write
+            from destination_stripe.adapters.valmi_write import run_valmi_write
 
             run_valmi_write(config, catalog, read_json(args.destination_catalog, "destination catalog"),
                             read_json(args.state, "state") if args.state else None, sys.stdin.buffer, emitter,
                             run_time_args=raw_config.get("run_time_args"))
             return 0
-        from destination_stripe.airbyte_write import AirbyteWrite
+        from destination_stripe.adapters.airbyte_write import AirbyteWrite
 
         AirbyteWrite(config, catalog, emitter).run(sys.stdin.buffer)
         return 0

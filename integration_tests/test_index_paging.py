@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from destination_stripe.gateway import LIST, StripeGateway
-from destination_stripe.index_paging import IndexTooCostly, page_all
-from destination_stripe.ratelimit import RateLimiter
-from destination_stripe.retry import RetryPolicy
+from destination_stripe.core.index_paging import IndexTooCostly, page_all
+from destination_stripe.stripe_client.gateway import LIST, StripeGateway
+from destination_stripe.stripe_client.ratelimit import RateLimiter
+from destination_stripe.stripe_client.retry import RetryPolicy
 from integration_tests.connector import TEST_KEY
 from integration_tests.stripe_server import ServerControl
 

@@ -16,7 +16,8 @@ from integration_tests.connector import TEST_KEY, catalog, record, state
 from integration_tests.test_crash_resume import StreamingRun
 
 RETRY_MAX_SECONDS = 3.0
-BACKOFF_MAX_S = 20.0  # destination_stripe.retry.RetryPolicy.backoff_max: the last wait may start before the budget ends
+# destination_stripe.stripe_client.retry.RetryPolicy.backoff_max: the last wait may start before the budget ends
+BACKOFF_MAX_S = 20.0
 # The first request to spend its budget ends the sync (TRACE) within one budget and one last wait. The process exits
 # once the other requests in flight have spent theirs too (they started at the same moment, give or take a wait).
 TRACE_BOUND_S = RETRY_MAX_SECONDS + BACKOFF_MAX_S

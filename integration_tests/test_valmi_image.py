@@ -35,8 +35,8 @@ from typing import Any
 import pytest
 import yaml
 
+from destination_stripe.adapters.discover import valmi_catalog_message
 from destination_stripe.config import load_config
-from destination_stripe.discover import valmi_catalog_message
 from destination_stripe.run import spec_message
 from integration_tests.image_support import (
     REPO_ROOT,

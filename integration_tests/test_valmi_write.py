@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from destination_stripe.valmi import ChunkTracker
-from destination_stripe.valmi_catalog import dotted_path, resume_chunk_id
+from destination_stripe.adapters.valmi_catalog import dotted_path, resume_chunk_id
+from destination_stripe.adapters.valmi_write import ChunkTracker
 from integration_tests.connector import Connector, Result
 
 SAMPLES = Path(__file__).parent / "valmi"

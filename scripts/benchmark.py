@@ -194,9 +194,9 @@ def index_bytes_per_customer(n: int = 20_000) -> tuple[float, int]:
     """What one customer costs in the identity index (IndexFinder), measured with tracemalloc."""
     import tracemalloc
 
-    from destination_stripe.fingerprint import fingerprint_customer
-    from destination_stripe.identity import parse_match_on
-    from destination_stripe.index_finder import IndexFinder
+    from destination_stripe.core.fingerprint import fingerprint_customer
+    from destination_stripe.core.identity import parse_match_on
+    from destination_stripe.core.index_finder import IndexFinder
 
     def customer(i: int) -> dict[str, Any]:
         return {"id": f"cus_{i:014d}", "created": 1_700_000_000 + i, "email": f"customer{i}@example.com",

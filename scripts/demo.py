@@ -46,7 +46,8 @@ def run_sync(config_path: Path, label: str) -> dict:
             summary = json.loads(message["log"]["message"].split("SUMMARY_JSON ", 1)[1])
         elif message["type"] == "TRACE":
             print(f"  ERROR: {message['trace']['error']['message']}")
-    keys = ("created", "updated", "unchanged", "skipped", "deleted", "rejected", "api_calls", "reads", "writes", "retries")
+    keys = ("created", "updated", "unchanged", "skipped", "deleted", "rejected", "api_calls", "reads", "writes",
+            "retries")
     print("  summary: " + ", ".join(f"{k} {summary.get(k)}" for k in keys))
     return summary
 

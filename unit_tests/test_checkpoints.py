@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from destination_stripe.checkpoints import StateTracker
+from destination_stripe.core.checkpoints import StateTracker
 
 
 def _state(state_id: int, stream: str | None = None) -> dict:

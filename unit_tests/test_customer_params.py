@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import stripe.params
 
-from destination_stripe.customer_params import (
+from destination_stripe.objects.customer import (
     CREATE_ONLY,
     CUSTOMER_PARAMS,
     UPDATE_ONLY,

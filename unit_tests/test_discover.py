@@ -9,8 +9,11 @@ import jsonschema
 import orjson
 import pytest
 
+from destination_stripe.adapters.discover import discover_message
+from destination_stripe.adapters.valmi_catalog import dotted_path, match_on_for
 from destination_stripe.config import StripeConfig, load_config
-from destination_stripe.customer_params import (
+from destination_stripe.core.mapping import validate_mapping_targets
+from destination_stripe.objects.customer import (
     CREATE_ONLY,
     CUSTOMER_PARAMS,
     HIDDEN_FROM_LIST,
@@ -18,9 +21,6 @@ from destination_stripe.customer_params import (
     ParamSpec,
     lookup,
 )
-from destination_stripe.discover import discover_message
-from destination_stripe.mapping import validate_mapping_targets
-from destination_stripe.valmi_catalog import dotted_path, match_on_for
 
 KEY = "sk_test_" + "DiscoverUnitKey0123456789"
 VALMI = {"VALMI_ENTRYPOINT": "python /airbyte/integration_code/main.py"}

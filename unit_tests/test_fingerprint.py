@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from destination_stripe.fingerprint import already_true, fingerprint_customer, params_equal_customer
-from destination_stripe.identity import parse_match_on
-from destination_stripe.mapping import MappingRules, RowMapper
+from destination_stripe.core.fingerprint import already_true, fingerprint_customer, params_equal_customer
+from destination_stripe.core.identity import parse_match_on
+from destination_stripe.core.mapping import MappingRules, RowMapper
 
 CUSTOMER: dict[str, Any] = {
     "id": "cus_ABCDEFGH12345678", "object": "customer", "created": 1_700_000_000, "livemode": False,

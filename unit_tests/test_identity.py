@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from destination_stripe.identity import (
+from destination_stripe.core.identity import (
     MatchOn,
     customer_identity_key,
     email_problem,

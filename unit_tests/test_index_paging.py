@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from destination_stripe.index_paging import IndexTooCostly, page_all
+from destination_stripe.core.index_paging import IndexTooCostly, page_all
 
 NOW = 1_790_000_000
 DAY = 86_400

@@ -1,4 +1,4 @@
-"""Records become Customer params by the rules in destination_stripe/mapping.py's docstring."""
+"""Records become Customer params by the rules in destination_stripe/core/mapping.py's docstring."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from destination_stripe.core.identity import MatchOn, parse_match_on
+from destination_stripe.core.mapping import MappedRow, MappingRules, RowMapper, validate_mapping_targets
 from destination_stripe.errors import RowRejected
-from destination_stripe.identity import MatchOn, parse_match_on
-from destination_stripe.mapping import MappedRow, MappingRules, RowMapper, validate_mapping_targets
 
 
 def mapper(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from destination_stripe.ratelimit import QUIET_S, RateLimiter
+from destination_stripe.stripe_client.ratelimit import QUIET_S, RateLimiter
 
 
 class FakeClock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from destination_stripe.errors import RowRejected, TransientError
-from destination_stripe.retry import Retryable, RetryPolicy
+from destination_stripe.stripe_client.retry import Retryable, RetryPolicy
 
 
 def _policy(**kwargs) -> tuple[RetryPolicy, list[float]]:

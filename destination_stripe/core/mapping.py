@@ -14,7 +14,7 @@ What a record becomes, in order (later steps win on the same path; objects merge
 3. The identifier: never sent for match_on id (Stripe chooses ids), sent as `email` for email, and set at
    `metadata[<key>]` for metadata.<key>.
 
-Each value becomes its param value through a converter from `destination_stripe.coerce`, which documents the
+Each value becomes its param value through a converter from `destination_stripe.core.coerce`, which documents the
 type coercions and what null_handling ("skip" or "clear") does for each kind of param. This module only
 decides where values go and checks what spans the whole row: the identifier, required object keys, and
 Stripe's metadata limits (at most 50 keys, values at most 500 characters).
@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from destination_stripe.coerce import (
+from destination_stripe.core.coerce import (
     DROP,
     Converter,
     converter,
@@ -38,7 +38,9 @@ from destination_stripe.coerce import (
     take_extra,
     type_name,
 )
-from destination_stripe.customer_params import (
+from destination_stripe.core.identity import MatchOn, metadata_key_problem, metadata_text
+from destination_stripe.errors import RowRejected
+from destination_stripe.objects.customer import (
     CREATE_ONLY,
     CUSTOMER_PARAMS,
     HIDDEN_FROM_LIST,
@@ -46,8 +48,6 @@ from destination_stripe.customer_params import (
     Operation,
     lookup,
 )
-from destination_stripe.errors import RowRejected
-from destination_stripe.identity import MatchOn, metadata_key_problem, metadata_text
 
 METADATA_MAX_KEYS = 50
 METADATA_VALUE_MAX = 500

@@ -26,8 +26,8 @@ import stripe
 from stripe.oauth_error import OAuthError
 
 from destination_stripe.errors import ConfigurationError, FatalError, RowRejected
-from destination_stripe.ratelimit import RateLimiter
-from destination_stripe.retry import Retryable, RetryPolicy
+from destination_stripe.stripe_client.ratelimit import RateLimiter
+from destination_stripe.stripe_client.retry import Retryable, RetryPolicy
 
 Consequence = Literal["config", "retry", "uncertain", "reject", "fatal"]
 

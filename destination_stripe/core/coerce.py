@@ -30,9 +30,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from destination_stripe.customer_params import ParamSpec
+from destination_stripe.core.identity import email_problem, metadata_text
 from destination_stripe.errors import RowRejected
-from destination_stripe.identity import email_problem, metadata_text
+from destination_stripe.objects.customer import ParamSpec
 
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 DROP: Any = object()  # a converter's answer meaning "send nothing for this value"

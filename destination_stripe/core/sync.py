@@ -13,14 +13,14 @@ from typing import Any
 import orjson
 
 from destination_stripe.config import StripeConfig
+from destination_stripe.core.progress import ProgressReporter, rate
+from destination_stripe.core.rejects import RejectSink
+from destination_stripe.core.writer import CustomerWriter, DoneCallback, WriterSettings
 from destination_stripe.errors import ConfigurationError, RowRejected
-from destination_stripe.gateway import SEARCH, SEARCH_RATE, CallStats, StripeGateway
 from destination_stripe.output import Emitter
-from destination_stripe.progress import ProgressReporter, rate
-from destination_stripe.ratelimit import RateLimiter
-from destination_stripe.rejects import RejectSink
-from destination_stripe.retry import Retryable, RetryPolicy, interruptible_sleep
-from destination_stripe.writer import CustomerWriter, DoneCallback, WriterSettings
+from destination_stripe.stripe_client.gateway import SEARCH, SEARCH_RATE, CallStats, StripeGateway
+from destination_stripe.stripe_client.ratelimit import RateLimiter
+from destination_stripe.stripe_client.retry import Retryable, RetryPolicy, interruptible_sleep
 
 MAX_RETRY_LOGS = 50
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from destination_stripe.config import load_config
+from destination_stripe.core.sync import build_gateway
 from destination_stripe.errors import ConnectorError, RowRejected
-from destination_stripe.gateway import check_key_can_write
 from destination_stripe.output import Emitter
-from destination_stripe.sync import build_gateway
+from destination_stripe.stripe_client.gateway import check_key_can_write
 
 CHECK_RETRIES = 2
 CHECK_TIMEOUT_S = 20.0

@@ -30,14 +30,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from destination_stripe.customer_params import HIDDEN_FROM_LIST
+from destination_stripe.core.finder import Finder, Found, LookupFinder
+from destination_stripe.core.identity import MatchOn, looks_like_customer_id
+from destination_stripe.core.index_finder import IndexFinder, IndexTooCostly
+from destination_stripe.core.mapping import MappedRow
+from destination_stripe.core.reconcile import Reconciler
 from destination_stripe.errors import ConnectorError, FatalError, RowRejected
-from destination_stripe.finder import Finder, Found, LookupFinder
-from destination_stripe.gateway import StripeGateway
-from destination_stripe.identity import MatchOn, looks_like_customer_id
-from destination_stripe.index_finder import IndexFinder, IndexTooCostly
-from destination_stripe.mapping import MappedRow
-from destination_stripe.reconcile import Reconciler
+from destination_stripe.objects.customer import HIDDEN_FROM_LIST
+from destination_stripe.stripe_client.gateway import StripeGateway
 
 Operation = Literal["upsert", "update", "create", "delete"]
 Outcome = Literal["created", "updated", "unchanged", "skipped", "deleted", "rejected"]

@@ -26,13 +26,13 @@ from typing import Any
 
 import orjson
 
+from destination_stripe.adapters.valmi_catalog import ValmiPlan, build_plan
 from destination_stripe.config import StripeConfig
+from destination_stripe.core.mapping import MappedRow
+from destination_stripe.core.sync import Sync
+from destination_stripe.core.writer import Operation, Outcome, Row
 from destination_stripe.errors import RowRejected
-from destination_stripe.mapping import MappedRow
 from destination_stripe.output import Emitter
-from destination_stripe.sync import Sync
-from destination_stripe.valmi_catalog import ValmiPlan, build_plan
-from destination_stripe.writer import Operation, Outcome, Row
 
 SYNC_OPS = frozenset({"upsert", "update", "delete"})
 

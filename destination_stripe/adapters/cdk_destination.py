@@ -25,7 +25,7 @@ from airbyte_cdk.models import (
     Status,
 )
 
-from destination_stripe.check import run_check
+from destination_stripe.adapters.check import run_check
 from destination_stripe.output import Emitter
 from destination_stripe.run import main, spec_message
 
@@ -54,7 +54,7 @@ class DestinationStripe(Destination):
     def write(self, config: Mapping[str, Any], configured_catalog: ConfiguredAirbyteCatalog,
               input_messages: Iterable[AirbyteMessage]) -> Iterable[AirbyteMessage]:
         """Write parsed messages; yields the echoed STATEs (and nothing else) as CDK models."""
-        from destination_stripe.airbyte_write import AirbyteWrite
+        from destination_stripe.adapters.airbyte_write import AirbyteWrite
         from destination_stripe.config import load_config
 
         out = io.StringIO()

@@ -28,10 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from destination_stripe.core.fingerprint import already_true, params_equal_customer
+from destination_stripe.core.identity import MatchOn, customer_identity_key, identity_key, looks_like_customer_id
 from destination_stripe.errors import RowRejected
-from destination_stripe.fingerprint import already_true, params_equal_customer
-from destination_stripe.gateway import StripeGateway
-from destination_stripe.identity import MatchOn, customer_identity_key, identity_key, looks_like_customer_id
+from destination_stripe.stripe_client.gateway import StripeGateway
 
 KNOWN_LIMIT = 1024
 Log = Callable[..., None]

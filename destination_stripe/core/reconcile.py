@@ -30,12 +30,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from destination_stripe.core.finder import customers_with_email, oldest
+from destination_stripe.core.fingerprint import params_equal_customer
+from destination_stripe.core.identity import MatchOn
+from destination_stripe.core.mapping import MappedRow
 from destination_stripe.errors import TransientError
-from destination_stripe.finder import customers_with_email, oldest
-from destination_stripe.fingerprint import params_equal_customer
-from destination_stripe.gateway import StripeGateway, WriteOutcomeUnknown
-from destination_stripe.identity import MatchOn
-from destination_stripe.mapping import MappedRow
+from destination_stripe.stripe_client.gateway import StripeGateway, WriteOutcomeUnknown
 
 UNKNOWN_OUTCOME_ROUNDS = 6  # 500s in a row on one write before the sync gives up
 UNKNOWN_OUTCOME_PAUSE_S = 0.25  # doubled each round: a 500 often means Stripe is struggling

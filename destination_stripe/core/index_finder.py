@@ -17,12 +17,12 @@ import threading
 from array import array
 from typing import Any
 
+from destination_stripe.core.finder import Found
+from destination_stripe.core.fingerprint import fingerprint_customer
+from destination_stripe.core.identity import MatchOn, customer_identity_key
+from destination_stripe.core.index_paging import IndexTooCostly, page_all
 from destination_stripe.errors import ConfigurationError, RowRejected
-from destination_stripe.finder import Found
-from destination_stripe.fingerprint import fingerprint_customer
-from destination_stripe.gateway import StripeGateway
-from destination_stripe.identity import MatchOn, customer_identity_key
-from destination_stripe.index_paging import IndexTooCostly, page_all
+from destination_stripe.stripe_client.gateway import StripeGateway
 
 PARALLEL_SLICES = 8  # pages of the customer list read at once while building the index
 Entry = tuple[int, str, array]  # (created, id, fingerprint): tuples order as "oldest, then smallest id"

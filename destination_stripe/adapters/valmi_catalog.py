@@ -24,9 +24,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from destination_stripe.config import StripeConfig, describe_validation_error
+from destination_stripe.core.identity import MatchOn, parse_match_on
+from destination_stripe.core.mapping import MappingRules, RowMapper, validate_mapping_targets
 from destination_stripe.errors import ConfigurationError
-from destination_stripe.identity import MatchOn, parse_match_on
-from destination_stripe.mapping import MappingRules, RowMapper, validate_mapping_targets
 
 ValmiMode = Literal["upsert", "update", "mirror"]
 SUPPORTED_MODES: tuple[ValmiMode, ...] = ("upsert", "update", "mirror")

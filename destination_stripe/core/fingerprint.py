@@ -32,7 +32,7 @@ from bisect import bisect_left
 from collections.abc import Mapping
 from typing import Any
 
-from destination_stripe.customer_params import CLEARED_SHOWS, CUSTOMER_PARAMS
+from destination_stripe.objects.customer import CLEARED_SHOWS, CUSTOMER_PARAMS
 
 _READABLE = frozenset(name for name, spec in CUSTOMER_PARAMS.items() if spec.readable)
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from destination_stripe.config import StripeConfig
-from destination_stripe.customer_params import CUSTOMER_PARAMS, Operation, ParamSpec, json_schema
+from destination_stripe.objects.customer import CUSTOMER_PARAMS, Operation, ParamSpec, json_schema
 
 VALMI_ENV = "VALMI_ENTRYPOINT"
 OBJECT_NAME = "customer"

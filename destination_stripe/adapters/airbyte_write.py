@@ -13,13 +13,13 @@ from typing import Any
 
 import orjson
 
-from destination_stripe.checkpoints import StateTracker, stream_key
 from destination_stripe.config import StripeConfig
+from destination_stripe.core.checkpoints import StateTracker, stream_key
+from destination_stripe.core.mapping import MappingRules, RowMapper, validate_mapping_targets
+from destination_stripe.core.sync import Sync
+from destination_stripe.core.writer import Operation, Outcome, Row
 from destination_stripe.errors import ConfigurationError, RowRejected
-from destination_stripe.mapping import MappingRules, RowMapper, validate_mapping_targets
 from destination_stripe.output import Emitter
-from destination_stripe.sync import Sync
-from destination_stripe.writer import Operation, Outcome, Row
 
 SYNC_MODE_OPERATIONS: dict[str, Operation | None] = {
     "append_dedup": "upsert",
