@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from destination_stripe.core.identity import MatchOn, parse_match_on
 from destination_stripe.errors import ConfigurationError
+from destination_stripe.objects import CUSTOMER, MatchOn
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 DOCUMENTATION_URL = "https://github.com/destination-stripe/destination-stripe#readme"
@@ -195,15 +195,13 @@ class StripeConfig(BaseModel):
     @field_validator("match_on")
     @classmethod
     def _match_on(cls, value: str) -> str:
-        parse_match_on(value)
+        CUSTOMER.parse_match_on(value)
         return value
 
     @model_validator(mode="after")
     def _mapping_targets(self) -> StripeConfig:
-        from destination_stripe.core.mapping import validate_mapping_targets
-
         operation = "update" if self.default_operation == "update" else self.default_operation
-        problems = validate_mapping_targets(self.field_mapping, operation)
+        problems = CUSTOMER.mapping_problems(self.field_mapping, operation)
         if problems:
             raise ValueError("field_mapping: " + "; ".join(problems))
         return self
@@ -222,7 +220,7 @@ class StripeConfig(BaseModel):
 
     @property
     def match(self) -> MatchOn:
-        return parse_match_on(self.match_on)
+        return CUSTOMER.parse_match_on(self.match_on)
 
     @property
     def base_url(self) -> str:

@@ -13,25 +13,10 @@ from typing import Any
 
 import orjson
 
-from destination_stripe.config import DOCUMENTATION_URL, load_config, spec_schema
+from destination_stripe.adapters.spec import spec_message
+from destination_stripe.config import load_config
 from destination_stripe.errors import ConfigurationError, ConnectorError
 from destination_stripe.output import Emitter, route_logging
-
-SUPPORTED_SYNC_MODES = ["append", "overwrite", "append_dedup", "update", "soft_delete"]
-
-
-def spec_message() -> dict[str, Any]:
-    return {
-        "type": "SPEC",
-        "spec": {
-            "documentationUrl": DOCUMENTATION_URL,
-            "connectionSpecification": spec_schema(),
-            "supportsIncremental": True,
-            "supportsNormalization": False,
-            "supportsDBT": False,
-            "supported_destination_sync_modes": SUPPORTED_SYNC_MODES,
-        },
-    }
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

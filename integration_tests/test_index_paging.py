@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 
 from destination_stripe.core.index_paging import IndexTooCostly, page_all
-from destination_stripe.stripe_client.gateway import LIST, StripeGateway
+from destination_stripe.objects import CUSTOMER
+from destination_stripe.stripe_client.gateway import StripeGateway
+from destination_stripe.stripe_client.object_api import ObjectApi
 from destination_stripe.stripe_client.ratelimit import RateLimiter
 from destination_stripe.stripe_client.retry import RetryPolicy
 from integration_tests.connector import TEST_KEY
@@ -41,11 +43,13 @@ def fast_server(server: ServerControl) -> ServerControl:
 
 
 @pytest.fixture
-def gateway(api_base: str) -> StripeGateway:
-    """Built the way `sync.build_gateway` builds it: a limiter, a retry policy, the SDK client."""
+def gateway(api_base: str) -> ObjectApi:
+    """The customers' calls over a gateway built the way `sync.build_gateway` builds it: a limiter, a retry
+    policy, the SDK client."""
     limiter = RateLimiter(global_rate=RATE, endpoint_rate=RATE, max_concurrency=16)
-    return StripeGateway(api_key=TEST_KEY, api_base=api_base, limiter=limiter,
-                         policy=RetryPolicy(max_retries=3, max_seconds=30.0), timeout_s=30.0)
+    shared = StripeGateway(api_key=TEST_KEY, api_base=api_base, limiter=limiter,
+                           policy=RetryPolicy(max_retries=3, max_seconds=30.0), timeout_s=30.0)
+    return ObjectApi(shared, CUSTOMER)
 
 
 def seed(server: ServerControl, created: list[int]) -> set[str]:
@@ -61,10 +65,10 @@ def list_calls(server: ServerControl) -> int:
     return int(server.stats()["calls"][LIST_CALLS])
 
 
-def cursor_pages(gateway: StripeGateway, server: ServerControl) -> int:
+def cursor_pages(gateway: ObjectApi, server: ServerControl) -> int:
     """What plain cursor paging costs on this account, counted by the server while doing it."""
     before = list_calls(server)
-    sum(1 for _ in gateway.iter_customers())
+    sum(1 for _ in gateway.iter_all())
     return list_calls(server) - before
 
 
@@ -125,7 +129,7 @@ def test_list_calls_stay_within_1_1x_the_cursor_pages(fast_server, gateway, tabl
     returned = page_all(gateway.list_page, on_page=collect, parallel=8)
     elapsed = time.monotonic() - started
     calls = list_calls(fast_server)
-    assert returned == calls == gateway.stats.calls[LIST]
+    assert returned == calls == gateway.stats.calls[LIST_CALLS]
     assert_each_once(collect.ids, expected)
     cursor = pages_of(expected)
     table.append(f"{account:40} {len(created):9,} {cursor:7} {calls:6} {calls / cursor:6.3f} "

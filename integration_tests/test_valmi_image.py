@@ -36,8 +36,8 @@ import pytest
 import yaml
 
 from destination_stripe.adapters.discover import valmi_catalog_message
+from destination_stripe.adapters.spec import spec_message
 from destination_stripe.config import load_config
-from destination_stripe.run import spec_message
 from integration_tests.image_support import (
     REPO_ROOT,
     SECRETS_DIR,

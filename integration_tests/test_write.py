@@ -208,7 +208,7 @@ def test_a_publishable_key_in_write_fails_fast_with_a_config_error(connector, co
 def test_the_cdk_destination_writes_and_yields_states_as_cdk_models(config, server):
     from airbyte_cdk.models import AirbyteMessageSerializer, ConfiguredAirbyteCatalogSerializer
 
-    from destination_stripe.adapters.cdk_destination import DestinationStripe
+    from destination_stripe.cdk_destination import DestinationStripe
 
     messages = [AirbyteMessageSerializer.load(m) for m in [*_rows(3), state(1)]]
     configured = ConfiguredAirbyteCatalogSerializer.load(catalog())

@@ -194,9 +194,9 @@ def index_bytes_per_customer(n: int = 20_000) -> tuple[float, int]:
     """What one customer costs in the identity index (IndexFinder), measured with tracemalloc."""
     import tracemalloc
 
-    from destination_stripe.core.fingerprint import fingerprint_customer
-    from destination_stripe.core.identity import parse_match_on
+    from destination_stripe.core.fingerprint import fingerprint
     from destination_stripe.core.index_finder import IndexFinder
+    from destination_stripe.objects import CUSTOMER
 
     def customer(i: int) -> dict[str, Any]:
         return {"id": f"cus_{i:014d}", "created": 1_700_000_000 + i, "email": f"customer{i}@example.com",
@@ -206,9 +206,9 @@ def index_bytes_per_customer(n: int = 20_000) -> tuple[float, int]:
                 "metadata": {"plan": "pro", "warehouse_id": str(i), "segment": "smb"}, "preferred_locales": ["en"],
                 "tax_exempt": "none", "invoice_prefix": f"P{i:07d}", "next_invoice_sequence": 1}
 
-    fields = len(fingerprint_customer(customer(0)))
+    fields = len(fingerprint(CUSTOMER, customer(0)))
     customers = [customer(i) for i in range(n)]
-    index = IndexFinder(parse_match_on("email"))
+    index = IndexFinder(CUSTOMER, CUSTOMER.parse_match_on("email"))
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     for c in customers:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import stripe.params
 
-from destination_stripe.objects.customer import (
-    CREATE_ONLY,
-    CUSTOMER_PARAMS,
-    UPDATE_ONLY,
-    json_schema,
-    lookup,
-)
+from destination_stripe.objects import CUSTOMER
+
+CUSTOMER_PARAMS, CREATE_ONLY, UPDATE_ONLY = CUSTOMER.params, CUSTOMER.create_only, CUSTOMER.update_only
+json_schema, lookup = CUSTOMER.json_schema, CUSTOMER.lookup
 
 REQUEST_OPTIONS = {"api_key", "stripe_version", "stripe_account", "stripe_context", "max_network_retries",
                    "idempotency_key", "content_type", "headers", "expand"}

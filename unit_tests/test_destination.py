@@ -6,7 +6,7 @@ import logging
 
 from airbyte_cdk.models import Status
 
-from destination_stripe.adapters.cdk_destination import DestinationStripe
+from destination_stripe.cdk_destination import DestinationStripe
 
 
 def test_spec_is_a_cdk_connector_specification_with_the_secret_key():

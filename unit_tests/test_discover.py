@@ -12,15 +12,12 @@ import pytest
 from destination_stripe.adapters.discover import discover_message
 from destination_stripe.adapters.valmi_catalog import dotted_path, match_on_for
 from destination_stripe.config import StripeConfig, load_config
-from destination_stripe.core.mapping import validate_mapping_targets
-from destination_stripe.objects.customer import (
-    CREATE_ONLY,
-    CUSTOMER_PARAMS,
-    HIDDEN_FROM_LIST,
-    UPDATE_ONLY,
-    ParamSpec,
-    lookup,
-)
+from destination_stripe.objects import CUSTOMER
+from destination_stripe.objects.params import ParamSpec
+
+validate_mapping_targets = CUSTOMER.mapping_problems
+CUSTOMER_PARAMS, CREATE_ONLY, UPDATE_ONLY = CUSTOMER.params, CUSTOMER.create_only, CUSTOMER.update_only
+HIDDEN_FROM_LIST, lookup = CUSTOMER.hidden_from_list, CUSTOMER.lookup
 
 KEY = "sk_test_" + "DiscoverUnitKey0123456789"
 VALMI = {"VALMI_ENTRYPOINT": "python /airbyte/integration_code/main.py"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import stripe
 
-from destination_stripe.stripe_client.gateway import ERROR_TABLE, consequence_of
+from destination_stripe.stripe_client.errors import ERROR_TABLE, consequence_of
 
 
 def _all_subclasses(cls: type) -> set[type]:

@@ -9,9 +9,22 @@ from typing import Any
 
 import pytest
 
-from destination_stripe.core.fingerprint import already_true, fingerprint_customer, params_equal_customer
-from destination_stripe.core.identity import parse_match_on
+from destination_stripe.core import fingerprint as fingerprints
 from destination_stripe.core.mapping import MappingRules, RowMapper
+from destination_stripe.objects import CUSTOMER as CUSTOMER_OBJECT
+
+
+def fingerprint_customer(customer: dict[str, Any]) -> array:
+    return fingerprints.fingerprint(CUSTOMER_OBJECT, customer)
+
+
+def params_equal_customer(params: dict[str, Any], customer: dict[str, Any]) -> bool:
+    return fingerprints.params_equal(CUSTOMER_OBJECT, params, customer)
+
+
+def already_true(params: dict[str, Any], fp: array) -> bool:
+    return fingerprints.already_true(CUSTOMER_OBJECT, params, fp)
+
 
 CUSTOMER: dict[str, Any] = {
     "id": "cus_ABCDEFGH12345678", "object": "customer", "created": 1_700_000_000, "livemode": False,
@@ -153,9 +166,9 @@ def apply_update(customer: dict[str, Any], params: dict[str, Any]) -> dict[str, 
     ],
 )
 def test_a_mapped_row_is_already_true_once_written(record: dict[str, Any]) -> None:
-    match_on = parse_match_on("email")
-    rules = MappingRules(match_on, "email", {"telephone": "phone", "street": "address.line1", "plan": "metadata.plan"},
-                         "metadata", "clear")
+    match_on = CUSTOMER_OBJECT.parse_match_on("email")
+    mapping = {"telephone": "phone", "street": "address.line1", "plan": "metadata.plan"}
+    rules = MappingRules(CUSTOMER_OBJECT, match_on, "email", mapping, "metadata", "clear")
     params = RowMapper(rules).map(record).update_params
     assert not params_equal_customer(params, CUSTOMER)
     written = apply_update(CUSTOMER, params)

@@ -4,26 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from destination_stripe.core.identity import (
-    MatchOn,
-    customer_identity_key,
-    email_problem,
-    identity_key,
-    looks_like_customer_id,
-    metadata_text,
-    parse_match_on,
-)
+from destination_stripe.core.identity import identity_key, object_identity_key
+from destination_stripe.objects import CUSTOMER, MatchOn
+from destination_stripe.objects.customer import email_problem
+from destination_stripe.objects.metadata import metadata_text
 
-EMAIL = MatchOn("email")
+parse_match_on = CUSTOMER.parse_match_on
+customer_identity_key = object_identity_key
+looks_like_customer_id = CUSTOMER.looks_like_id
+EMAIL = MatchOn("field", field="email", case_insensitive=True)
 ID = MatchOn("id")
-EXTERNAL = MatchOn("metadata", "external_id")
+EXTERNAL = MatchOn("metadata", metadata_key="external_id")
 
 
 def test_parse_match_on_accepts_id_email_and_metadata_keys() -> None:
     assert parse_match_on("id") == ID
     assert parse_match_on(" email ") == EMAIL
     assert parse_match_on("metadata.external_id") == EXTERNAL
-    assert parse_match_on("metadata.a.b") == MatchOn("metadata", "a.b")
+    assert parse_match_on("metadata.a.b") == MatchOn("metadata", metadata_key="a.b")
 
 
 @pytest.mark.parametrize(
@@ -51,7 +49,9 @@ def test_match_on_cannot_be_built_inconsistent() -> None:
     with pytest.raises(ValueError):
         MatchOn("metadata")
     with pytest.raises(ValueError):
-        MatchOn("email", "x")
+        MatchOn("field")
+    with pytest.raises(ValueError):
+        MatchOn("id", field="email")
     with pytest.raises(ValueError):
         MatchOn("phone")  # type: ignore[arg-type]
 

@@ -6,9 +6,12 @@ from typing import Any
 
 import pytest
 
-from destination_stripe.core.identity import MatchOn, parse_match_on
-from destination_stripe.core.mapping import MappedRow, MappingRules, RowMapper, validate_mapping_targets
+from destination_stripe.core.mapping import MappedRow, MappingRules, RowMapper
 from destination_stripe.errors import RowRejected
+from destination_stripe.objects import CUSTOMER, MatchOn
+
+parse_match_on = CUSTOMER.parse_match_on
+validate_mapping_targets = CUSTOMER.mapping_problems
 
 
 def mapper(
@@ -20,7 +23,7 @@ def mapper(
     nulls: str = "skip",
 ) -> RowMapper:
     parsed: MatchOn = parse_match_on(match_on)
-    return RowMapper(MappingRules(parsed, identity_field or parsed.default_field, field_mapping or {},
+    return RowMapper(MappingRules(CUSTOMER, parsed, identity_field or parsed.default_field, field_mapping or {},
                                   unmapped, nulls))  # type: ignore[arg-type]
 
 

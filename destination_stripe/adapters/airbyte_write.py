@@ -15,10 +15,11 @@ import orjson
 
 from destination_stripe.config import StripeConfig
 from destination_stripe.core.checkpoints import StateTracker, stream_key
-from destination_stripe.core.mapping import MappingRules, RowMapper, validate_mapping_targets
+from destination_stripe.core.mapping import MappingRules, RowMapper
 from destination_stripe.core.sync import Sync
 from destination_stripe.core.writer import Operation, Outcome, Row
 from destination_stripe.errors import ConfigurationError, RowRejected
+from destination_stripe.objects import CUSTOMER, object_named
 from destination_stripe.output import Emitter
 
 SYNC_MODE_OPERATIONS: dict[str, Operation | None] = {
@@ -28,7 +29,6 @@ SYNC_MODE_OPERATIONS: dict[str, Operation | None] = {
     "append": None,  # the config's default_operation
     "overwrite": None,
 }
-OBJECT_NAMES = {"customer", "customers"}
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def plan_streams(config: StripeConfig, catalog: Mapping[str, Any]) -> dict[str, 
         stream = configured.get("stream") or {}
         name = stream.get("name") or "?"
         object_name = configured.get("destination_object_name")
-        if object_name and str(object_name).strip().lower() not in OBJECT_NAMES:
+        if object_name and object_named(str(object_name)) is not CUSTOMER:
             raise ConfigurationError(
                 f"Stream {name!r}: destination_object_name {object_name!r} is not supported; this destination "
                 "writes Stripe Customers only (use 'customer').")
@@ -85,10 +85,11 @@ def plan_streams(config: StripeConfig, catalog: Mapping[str, Any]) -> dict[str, 
         if mode not in SYNC_MODE_OPERATIONS:
             raise ConfigurationError(f"Stream {name!r}: destination_sync_mode {mode!r} is not supported.")
         operation: Operation = SYNC_MODE_OPERATIONS[mode] or config.default_operation
-        problems = validate_mapping_targets(config.field_mapping, operation)
+        problems = CUSTOMER.mapping_problems(config.field_mapping, operation)
         if problems:
             raise ConfigurationError(f"Stream {name!r} ({operation}): field_mapping: " + "; ".join(problems))
         rules = MappingRules(
+            obj=CUSTOMER,
             match_on=config.match,
             identity_field=_identity_field(name, configured.get("primary_key"), config),
             field_mapping=config.field_mapping,

@@ -7,8 +7,9 @@ from typing import Any
 from destination_stripe.config import load_config
 from destination_stripe.core.sync import build_gateway
 from destination_stripe.errors import ConnectorError, RowRejected
+from destination_stripe.objects import CUSTOMER
 from destination_stripe.output import Emitter
-from destination_stripe.stripe_client.gateway import check_key_can_write
+from destination_stripe.stripe_client.object_api import ObjectApi
 
 CHECK_RETRIES = 2
 CHECK_TIMEOUT_S = 20.0
@@ -21,7 +22,7 @@ def run_check(raw_config: Any, emitter: Emitter) -> dict[str, Any]:
         config = load_config(raw_config)
         emitter.log("INFO", f"Checking a {config.mode}-mode {config.key_kind} key against {config.base_url}.")
         gateway = build_gateway(config, emitter, max_retries=CHECK_RETRIES, timeout_s=CHECK_TIMEOUT_S)
-        note = check_key_can_write(gateway)
+        note = ObjectApi(gateway, CUSTOMER).check_key_can_write()
     except ConnectorError as error:
         return _status("FAILED", error.message)
     except RowRejected as refused:  # the list read itself was refused: writes need it to find customers

@@ -21,11 +21,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from destination_stripe.config import StripeConfig
-from destination_stripe.objects.customer import CUSTOMER_PARAMS, Operation, ParamSpec, json_schema
+from destination_stripe.objects import CUSTOMER
+from destination_stripe.objects.params import Operation, ParamSpec
 
 VALMI_ENV = "VALMI_ENTRYPOINT"
-OBJECT_NAME = "customer"
-SINK_NAME = "Customer"
+OBJECT_NAME = CUSTOMER.name
+SINK_NAME = CUSTOMER.title
 
 # Airbyte's activation sync modes and the writer operation each one means (airbyte.md: append = insert,
 # append_dedup = upsert, update, soft_delete = delete).
@@ -65,7 +66,7 @@ def metadata_key_field(config: StripeConfig) -> str | None:
     key = config.match.metadata_key
     if key is None:
         return None
-    return key if key not in CUSTOMER_PARAMS and key != "id" else None
+    return key if key not in CUSTOMER.params and key != "id" else None
 
 
 def matching_keys(config: StripeConfig, operation: Operation) -> list[list[str]]:
@@ -87,7 +88,7 @@ def matching_keys(config: StripeConfig, operation: Operation) -> list[list[str]]
 
 def operation_schema(config: StripeConfig, operation: Operation) -> dict[str, Any]:
     """The JSON schema of a record for `operation`, with the metadata external id as a field of its own."""
-    schema = json_schema(operation)
+    schema = CUSTOMER.json_schema(operation)
     field = metadata_key_field(config)
     if field is not None:
         schema["properties"][field] = {
@@ -144,13 +145,13 @@ def valmi_field_schema(config: StripeConfig, operation: Operation) -> dict[str, 
     `id` is left out: it cannot be set (Stripe chooses it) and valmi names the identifier through
     `destination_id` instead of the mapping.
     """
-    base = json_schema(operation)
+    base = CUSTOMER.json_schema(operation)
     properties: dict[str, Any] = {}
     for name, schema in base["properties"].items():
         if name == "id":
             continue
         properties[name] = schema
-        spec = CUSTOMER_PARAMS[name]
+        spec = CUSTOMER.params[name]
         if spec.kind == "object":
             properties.update(_leaf_fields(name, spec))
     key = config.match.metadata_key

@@ -24,9 +24,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from destination_stripe.config import StripeConfig, describe_validation_error
-from destination_stripe.core.identity import MatchOn, parse_match_on
-from destination_stripe.core.mapping import MappingRules, RowMapper, validate_mapping_targets
+from destination_stripe.core.mapping import MappingRules, RowMapper
 from destination_stripe.errors import ConfigurationError
+from destination_stripe.objects import CUSTOMER, MatchOn
 
 ValmiMode = Literal["upsert", "update", "mirror"]
 SUPPORTED_MODES: tuple[ValmiMode, ...] = ("upsert", "update", "mirror")
@@ -101,7 +101,7 @@ def match_on_for(destination_id: Any, config: StripeConfig) -> MatchOn:
     if not isinstance(destination_id, str):
         raise ConfigurationError(f"destination_id must be a field name, not {destination_id!r}.")
     try:
-        return parse_match_on(dotted_path(destination_id))
+        return CUSTOMER.parse_match_on(dotted_path(destination_id))
     except ValueError:
         raise ConfigurationError(
             f"destination_id {destination_id!r} is not supported: match Stripe customers on 'email', 'id' or "
@@ -192,7 +192,7 @@ def build_plan(config: StripeConfig, catalog: Any, destination_catalog: Any, *, 
                                  f"one of {', '.join(SUPPORTED_MODES)} (mirror also deletes).")
     match_on = match_on_for(sink.get("destination_id"), config)
     columns = column_mapping_of(sink.get("mapping"))
-    problems = validate_mapping_targets(columns.field_mapping, "update" if mode == "update" else "upsert")
+    problems = CUSTOMER.mapping_problems(columns.field_mapping, "update" if mode == "update" else "upsert")
     if problems:
         raise ConfigurationError(f"Sink mapping ({mode}): " + "; ".join(problems))
 
@@ -201,7 +201,7 @@ def build_plan(config: StripeConfig, catalog: Any, destination_catalog: Any, *, 
         state = (args.model_extra or {}).get("state")
 
     def mapper(mapping: Mapping[str, str]) -> RowMapper:
-        return RowMapper(MappingRules(match_on=match_on, identity_field=id_key, field_mapping=mapping,
+        return RowMapper(MappingRules(obj=CUSTOMER, match_on=match_on, identity_field=id_key, field_mapping=mapping,
                                       unmapped_fields="ignore", null_handling=config.null_handling))
 
     return ValmiPlan(

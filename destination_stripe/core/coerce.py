@@ -1,4 +1,4 @@
-"""Coerce one record value into the value of one Customer param: the typing half of mapping, kept apart from it.
+"""Coerce one record value into the value of one param of a Stripe object: the typing half of mapping, kept apart.
 
 Why a module of its own: warehouses are loose about types, and what each Stripe param accepts (its `ParamSpec`
 kind, enum, clearability and required children) is a concern separate from where a value goes. `mapping` decides
@@ -24,20 +24,19 @@ A converter answers `DROP` when nothing should be sent for the value.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from destination_stripe.core.identity import email_problem, metadata_text
 from destination_stripe.errors import RowRejected
-from destination_stripe.objects.customer import ParamSpec
+from destination_stripe.objects.base import Validator
+from destination_stripe.objects.metadata import flat_metadata_key, metadata_text
+from destination_stripe.objects.params import ParamSpec
 
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 DROP: Any = object()  # a converter's answer meaning "send nothing for this value"
 EXTRA = "\x00extra"  # key of an object's unknown keys (flat metadata key -> text); never sent to Stripe
-METADATA_KEY_MAX = 40
 Converter = Callable[[Any], Any]
 Unknown = Literal["drop", "metadata"]
 
@@ -66,17 +65,6 @@ def missing_required(spec: ParamSpec, value: Any, path: str) -> None:
 def needs_required_check(spec: ParamSpec) -> bool:
     """Whether `spec` has required keys at any depth, so `missing_required` is worth calling for it."""
     return spec.kind == "object" and any(c.required or needs_required_check(c) for c in spec.children.values())
-
-
-def flat_metadata_key(path: str) -> str:
-    """A metadata key for a nested path: dots become underscores, brackets (refused by Stripe) too, and a name over
-    Stripe's 40 characters keeps its first 31 and a stable 8-character hash of the whole (blake2b, the same in every
-    process, so a re-run writes the same key)."""
-    name = path.replace(".", "_").replace("[", "_").replace("]", "_")
-    if len(name) <= METADATA_KEY_MAX:
-        return name
-    digest = hashlib.blake2b(name.encode(), digest_size=4).hexdigest()
-    return f"{name[:METADATA_KEY_MAX - 9]}_{digest}"
 
 
 def take_extra(converted: Any) -> tuple[Any, dict[str, str] | None]:
@@ -110,7 +98,7 @@ def _container(value: Any, path: str, want: type, expected: str) -> Any:
     raise _wrong_type(path, expected, value)
 
 
-def _scalar(spec: ParamSpec, path: str, null: Any) -> Converter:
+def _scalar(spec: ParamSpec, path: str, null: Any, validator: Validator | None) -> Converter:
     """Converters for string, integer and boolean params (coercions in the module docstring)."""
     if spec.kind == "integer":
 
@@ -139,7 +127,6 @@ def _scalar(spec: ParamSpec, path: str, null: Any) -> Converter:
 
         return convert_boolean
     enum = frozenset(spec.enum) | ({""} if spec.clearable else set()) if spec.enum else None
-    is_email = path == "email"
 
     def convert_string(value: Any) -> Any:
         kind = type(value)
@@ -149,11 +136,11 @@ def _scalar(spec: ParamSpec, path: str, null: Any) -> Converter:
             if kind is not int:
                 raise _wrong_type(path, "a string", value)
             value = str(value)
-        if is_email:
+        if validator is not None:  # the object's own check of this value (a Customer's email)
             value = value.strip()
-            problem = email_problem(value) if value else None
+            problem = validator[1](value) if value else None
             if problem:
-                raise RowRejected(problem, "email_invalid", path)
+                raise RowRejected(problem, validator[0], path)
         elif enum is not None and value not in enum:
             allowed = sorted(spec.enum or ())
             listed = ", ".join(allowed[:8]) + (f" ... ({len(allowed)} values)" if len(allowed) > 8 else "")
@@ -163,10 +150,13 @@ def _scalar(spec: ParamSpec, path: str, null: Any) -> Converter:
     return convert_string
 
 
-def converter(spec: ParamSpec, path: str, clear: bool, unknown: Unknown = "drop") -> Converter:
+def converter(spec: ParamSpec, path: str, clear: bool, unknown: Unknown = "drop",
+              validators: Mapping[str, Validator] | None = None) -> Converter:
     """A function turning one record value into the param value for `spec` at `path` (or DROP).
 
-    An object's keys that `spec` does not know are dropped, or (`unknown="metadata"`) returned under `EXTRA`."""
+    An object's keys that `spec` does not know are dropped, or (`unknown="metadata"`) returned under `EXTRA`.
+    `validators` (by dotted path) are the object's own checks of string values (see ObjectDescription)."""
+    validators = validators or {}
     null = "" if clear and spec.clearable else DROP
     if spec.kind == "metadata":
         value_of = metadata_value(clear)
@@ -179,7 +169,8 @@ def converter(spec: ParamSpec, path: str, clear: bool, unknown: Unknown = "drop"
         return convert_metadata
     if spec.kind == "list" and spec.item is not None:
         item_spec, wildcard = spec.item, f"{path}.*"
-        item, check_item = converter(item_spec, wildcard, False, unknown), needs_required_check(item_spec)
+        item = converter(item_spec, wildcard, False, unknown, validators)
+        check_item = needs_required_check(item_spec)
 
         def convert_list(value: Any) -> Any:
             value = _container(value, path, list | tuple, "a list")
@@ -206,8 +197,9 @@ def converter(spec: ParamSpec, path: str, clear: bool, unknown: Unknown = "drop"
 
         return convert_list
     if spec.kind != "object":
-        return _scalar(spec, path, null)
-    children = {key: converter(child, f"{path}.{key}", clear, unknown) for key, child in spec.children.items()}
+        return _scalar(spec, path, null, validators.get(path))
+    children = {key: converter(child, f"{path}.{key}", clear, unknown, validators)
+                for key, child in spec.children.items()}
     keep = unknown == "metadata"
     extra_value = metadata_value(clear)
 

@@ -1,7 +1,7 @@
-"""Is a row already true in Stripe? Answered from a small fingerprint, so an index of many customers stays small.
+"""Is a row already true in Stripe? Answered from a small fingerprint, so an index of many objects stays small.
 
-A fingerprint is a sorted `array('q')` of 64-bit hashes over a customer's readable Customer params (the ones a
-Customer object shows back; see `ParamSpec.readable`):
+A fingerprint is a sorted `array('q')` of 64-bit hashes over an object's readable params (the ones the object shows
+back; see `ObjectDescription.readable`):
 - one hash per leaf `(path, canonical text)`: "email", "address.city", "metadata.plan", "preferred_locales.0";
   every non-null list also gets a length leaf "<path>.#", so a list equals only as a whole;
 - one hash per present path (non-null, non-empty, including every ancestor of a present leaf), so a clear
@@ -9,8 +9,8 @@ Customer object shows back; see `ParamSpec.readable`):
 Canonical text: str as is, bool "true"/"false", int `str()`; None and "" are absent.
 
 Params are already true when every leaf they send is a member, every `""` they send names an absent path (or, for
-a param Stripe shows a default for once cleared, `CLEARED_SHOWS`, that default), and no
-param is write-only (a Customer never shows those, so they can never be confirmed). Objects compare key by key:
+a param Stripe shows a default for once cleared, `ObjectDescription.cleared_shows`, that default), and no param is
+write-only (an object never shows those, so they can never be confirmed). Objects compare key by key:
 keys the params do not send are not compared.
 
 Hash: Python's `hash()` of the `(path, text)` tuple (SipHash for str, 64 bits on 64-bit CPython). Measured on a
@@ -32,9 +32,7 @@ from bisect import bisect_left
 from collections.abc import Mapping
 from typing import Any
 
-from destination_stripe.objects.customer import CLEARED_SHOWS, CUSTOMER_PARAMS
-
-_READABLE = frozenset(name for name, spec in CUSTOMER_PARAMS.items() if spec.readable)
+from destination_stripe.objects.base import ObjectDescription
 
 
 def _text(value: Any) -> str | None:
@@ -78,43 +76,45 @@ def _walk(path: str, value: Any, out: list[tuple[str, str | None]]) -> bool:
     return present
 
 
-def _customer_leaves(customer: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+def _leaves(obj: ObjectDescription, data: Mapping[str, Any]) -> list[tuple[str, str | None]]:
     out: list[tuple[str, str | None]] = []
-    for name, value in customer.items():
-        if name in _READABLE:
+    readable = obj.readable
+    for name, value in data.items():
+        if name in readable:
             _walk(name, value, out)
     return out
 
 
-def fingerprint_customer(customer: Mapping[str, Any]) -> array:
-    """The sorted hashes of `customer`'s readable values and present paths (see the module docstring)."""
-    return array("q", sorted({hash(leaf) for leaf in _customer_leaves(customer)}))
+def fingerprint(obj: ObjectDescription, data: Mapping[str, Any]) -> array:
+    """The sorted hashes of an object's readable values and present paths (see the module docstring)."""
+    return array("q", sorted({hash(leaf) for leaf in _leaves(obj, data)}))
 
 
-def _checks(params: Mapping[str, Any]) -> list[tuple[str, str | None]] | None:
-    """What must hold in the customer for `params` to change nothing: (path, text) must be there, (path, None)
+def _checks(obj: ObjectDescription, params: Mapping[str, Any]) -> list[tuple[str, str | None]] | None:
+    """What must hold in the object for `params` to change nothing: (path, text) must be there, (path, None)
     must be absent. None when some param is write-only, so nothing can prove it already true."""
     checks: list[tuple[str, str | None]] = []
+    readable, cleared = obj.readable, obj.cleared_shows
     for name, value in params.items():
-        if name not in _READABLE:
+        if name not in readable:
             return None
-        _param_checks(name, value, checks)
+        _param_checks(name, value, checks, cleared)
     return checks
 
 
-def _param_checks(path: str, value: Any, out: list[tuple[str, str | None]]) -> None:
+def _param_checks(path: str, value: Any, out: list[tuple[str, str | None]], cleared: Mapping[str, str]) -> None:
     if value is None:  # the SDK drops None: it sends nothing, so it changes nothing
         return
-    if value == "":  # cleared: absent, unless Stripe shows a default for it (tax_exempt "none")
-        shows = CLEARED_SHOWS.get(path)
+    if value == "":  # cleared: absent, unless Stripe shows a default for it (a Customer's tax_exempt "none")
+        shows = cleared.get(path)
         out.append((path, shows) if shows is not None else (path, None))
     elif isinstance(value, Mapping):
         for key, child in value.items():
-            _param_checks(f"{path}.{key}", child, out)
+            _param_checks(f"{path}.{key}", child, out, cleared)
     elif isinstance(value, list | tuple):
         out.append((f"{path}.#", str(len(value))))
         for index, child in enumerate(value):
-            _param_checks(f"{path}.{index}", child, out)
+            _param_checks(f"{path}.{index}", child, out, cleared)
     else:
         out.append((path, _text(value)))
 
@@ -124,19 +124,19 @@ def _member(fp: array, value: int) -> bool:
     return index < len(fp) and fp[index] == value
 
 
-def already_true(params: Mapping[str, Any], fp: array) -> bool:
-    """True only if sending `params` to the customer fingerprinted as `fp` would change nothing."""
-    checks = _checks(params)
+def already_true(obj: ObjectDescription, params: Mapping[str, Any], fp: array) -> bool:
+    """True only if sending `params` to the object fingerprinted as `fp` would change nothing."""
+    checks = _checks(obj, params)
     if checks is None:
         return False
     return all(_member(fp, hash(check)) != (check[1] is None) for check in checks)
 
 
-def params_equal_customer(params: Mapping[str, Any], customer: Mapping[str, Any]) -> bool:
-    """The `already_true` decision from a full customer dict (after a per-row lookup); the two always agree
+def params_equal(obj: ObjectDescription, params: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
+    """The `already_true` decision from a full object dict (after a per-row lookup); the two always agree
     (but for a 64-bit hash collision)."""
-    checks = _checks(params)
+    checks = _checks(obj, params)
     if checks is None:
         return False
-    leaves = set(_customer_leaves(customer))
+    leaves = set(_leaves(obj, data))
     return all((check in leaves) != (check[1] is None) for check in checks)

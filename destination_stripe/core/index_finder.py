@@ -1,13 +1,13 @@
-"""The identity index: every customer of the account read once (100 per list call), kept as identifier -> customers.
+"""The identity index: every object of the account read once (100 per list call), kept as identifier -> objects.
 
-For each identifier the index keeps every customer that carries it, oldest first (then by id): the oldest is the
+For each identifier the index keeps every object that carries it, oldest first (then by id): the oldest is the
 one rows resolve to, the others are duplicates. Keeping them all (not just the oldest) is what lets a row resolve to
 the next one when the oldest is deleted, by this sync's own soft_delete or by someone else mid-sync, exactly as a
 fresh sync would. Each customer costs about 530 bytes (its id, `created` and a fingerprint of its values; measured by
 scripts/benchmark.py), bounded by the account's size, not by the rows streamed.
 
 The list is read by `index_paging.page_all` (parallel time slices, at most 1.1x the calls cursor paging needs) and
-kept current with every customer the sync creates, updates or deletes, so later rows see earlier writes.
+kept current with every object the sync creates, updates or deletes, so later rows see earlier writes.
 """
 
 from __future__ import annotations
@@ -18,53 +18,55 @@ from array import array
 from typing import Any
 
 from destination_stripe.core.finder import Found
-from destination_stripe.core.fingerprint import fingerprint_customer
-from destination_stripe.core.identity import MatchOn, customer_identity_key
+from destination_stripe.core.fingerprint import fingerprint
+from destination_stripe.core.identity import object_identity_key
 from destination_stripe.core.index_paging import IndexTooCostly, page_all
 from destination_stripe.errors import ConfigurationError, RowRejected
-from destination_stripe.stripe_client.gateway import StripeGateway
+from destination_stripe.objects.base import MatchOn, ObjectDescription
+from destination_stripe.stripe_client.object_api import ObjectApi
 
-PARALLEL_SLICES = 8  # pages of the customer list read at once while building the index
+PARALLEL_SLICES = 8  # pages of the list read at once while building the index
 Entry = tuple[int, str, array]  # (created, id, fingerprint): tuples order as "oldest, then smallest id"
 
 __all__ = ["IndexFinder", "IndexTooCostly"]
 
 
 class IndexFinder:
-    """Identifier -> the customers carrying it, oldest first."""
+    """Identifier -> the objects carrying it, oldest first."""
 
-    def __init__(self, match_on: MatchOn, *, max_pages: int | None = None) -> None:
+    def __init__(self, obj: ObjectDescription, match_on: MatchOn, *, max_pages: int | None = None) -> None:
+        self._obj = obj
         self._match_on = match_on
         self._max_pages = max_pages
         self._lock = threading.Lock()
-        self._entries: dict[str, Entry] = {}  # the customer each identifier resolves to
+        self._entries: dict[str, Entry] = {}  # the object each identifier resolves to
         self._others: dict[str, list[Entry]] = {}  # its duplicates, oldest first
         self.pages = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def build(self, gateway: StripeGateway, *, parallel: int = PARALLEL_SLICES) -> None:
-        """Read the whole customer list; IndexTooCostly when it is larger than `max_pages` pages."""
+    def build(self, api: ObjectApi, *, parallel: int = PARALLEL_SLICES) -> None:
+        """Read the whole list; IndexTooCostly when it is larger than `max_pages` pages."""
         try:
-            self.pages = page_all(gateway.list_page, on_page=self._page_done, parallel=parallel,
-                                  max_pages=self._max_pages)
+            self.pages = page_all(api.list_page, on_page=self._page_done, parallel=parallel, max_pages=self._max_pages)
         except RowRejected as refused:  # a 400 to a plain list: the server is not the Stripe we expect
             request = f", request {refused.request_id}" if refused.request_id else ""
             raise ConfigurationError(
-                f"Stripe refused to list customers while building the customer index: {refused.reason} "
-                f"[code {refused.code}{request}]. Check that api_base is Stripe's API (or a compatible server) and "
-                "that the key may read Customers, or set identity_index to never.") from None
+                f"Stripe refused to list {self._obj.service} while building the {self._obj.name} index: "
+                f"{refused.reason} [code {refused.code}{request}]. Check that api_base is Stripe's API (or a "
+                f"compatible server) and that the key may read {self._obj.title}s, or set identity_index to "
+                "never.") from None
 
-    def _page_done(self, customers: list[dict[str, Any]]) -> None:
-        for customer in customers:
-            self._add(customer, replace=False)  # a customer seen twice (slice edges) is kept once, by id
+    def _page_done(self, page: list[dict[str, Any]]) -> None:
+        for data in page:
+            self._add(data, replace=False)
 
-    def _add(self, customer: dict[str, Any], *, replace: bool) -> None:
-        key = customer_identity_key(self._match_on, customer)
+    def _add(self, data: dict[str, Any], *, replace: bool) -> None:
+        key = object_identity_key(self._match_on, data)
         if key is None:
             return
-        entry: Entry = (int(customer.get("created") or 0), str(customer["id"]), fingerprint_customer(customer))
+        entry: Entry = (int(data.get("created") or 0), str(data["id"]), fingerprint(self._obj, data))
         with self._lock:
             current = self._entries.get(key)
             if current is None:
@@ -91,27 +93,27 @@ class IndexFinder:
             duplicates = len(self._others.get(key, ()))
         if entry is None:
             return None
-        return Found(customer_id=entry[1], fingerprint=entry[2], duplicates=duplicates)
+        return Found(self._obj, entry[1], fingerprint=entry[2], duplicates=duplicates)
 
-    def updated(self, customer: dict[str, Any]) -> None:
-        self._add(customer, replace=True)
+    def updated(self, data: dict[str, Any]) -> None:
+        self._add(data, replace=True)
 
-    def created(self, customer: dict[str, Any], *, only_match: bool) -> None:
-        """The index knows every customer, so a new one simply joins its identifier's list (`only_match` or not)."""
-        self._add(customer, replace=True)
+    def created(self, data: dict[str, Any], *, only_match: bool) -> None:
+        """The index knows every object, so a new one simply joins its identifier's list (`only_match` or not)."""
+        self._add(data, replace=True)
 
-    def forget(self, key: str, customer_id: str) -> None:
-        """The customer is gone: the identifier resolves to the next oldest of its duplicates, if any."""
+    def forget(self, key: str, object_id: str) -> None:
+        """The object is gone: the identifier resolves to the next oldest of its duplicates, if any."""
         with self._lock:
             current = self._entries.get(key)
             others = self._others.get(key, [])
-            if current is not None and current[1] == customer_id:
+            if current is not None and current[1] == object_id:
                 if others:
                     self._entries[key] = others.pop(0)
                 else:
                     del self._entries[key]
             else:
-                others[:] = [other for other in others if other[1] != customer_id]
+                others[:] = [other for other in others if other[1] != object_id]
             if not others:
                 self._others.pop(key, None)
 

@@ -1,18 +1,20 @@
-"""Records to Stripe Customer params: pure, and on the hot path, so everything derivable from the rules is
-compiled once in `RowMapper.__init__` into per-path converter closures and a per-key classification cache.
+"""Records to the params of a Stripe object (its `ObjectDescription`): pure, and on the hot path, so everything
+derivable from the rules is compiled once in `RowMapper.__init__` into per-path converter closures and a per-key
+classification cache.
 
 What a record becomes, in order (later steps win on the same path; objects merge key by key):
-1. Top-level keys not consumed by `field_mapping` or the identity field: a Customer param name is sent as that
-   param; any other key goes to `metadata.<key>` (unmapped_fields="metadata") or is dropped ("ignore"). Keys
-   starting with `_airbyte` or `_ab_`, and `_valmi_meta`, are always dropped. Inside a Customer object, keys Stripe
-   does not know follow the same rule: dropped, or kept in metadata under a flat key (`address_street_number`).
+1. Top-level keys not consumed by `field_mapping` or the identity field: a param name of the object is sent as
+   that param; any other key goes to `metadata.<key>` (unmapped_fields="metadata") or is dropped ("ignore"). Keys
+   starting with `_airbyte` or `_ab_`, and `_valmi_meta`, are always dropped. Inside a known object param, keys
+   Stripe does not know follow the same rule: dropped, or kept in metadata under a flat key (`address_street_number`).
    A field name that cannot be a metadata key as it is (over 40 characters, brackets) is shortened the same way
-   (`coerce.flat_metadata_key`); only keys the row itself puts in its `metadata` object are taken literally.
+   (`objects.metadata.flat_metadata_key`); only keys the row itself puts in its `metadata` object are taken
+   literally.
    A mapped or identity source consumes exactly its own path: `address.street_name -> address.line1` takes
    `street_name` out of `address`, and the rest of `address` still passes through by name.
 2. `field_mapping` sources (dotted into nested objects; a literal top-level key containing the dot wins).
-3. The identifier: never sent for match_on id (Stripe chooses ids), sent as `email` for email, and set at
-   `metadata[<key>]` for metadata.<key>.
+3. The identifier: never sent for match_on id (Stripe chooses ids), sent as its field for a field identity (a
+   Customer's `email`), and set at `metadata[<key>]` for metadata.<key>.
 
 Each value becomes its param value through a converter from `destination_stripe.core.coerce`, which documents the
 type coercions and what null_handling ("skip" or "clear") does for each kind of param. This module only
@@ -31,26 +33,22 @@ from destination_stripe.core.coerce import (
     DROP,
     Converter,
     converter,
-    flat_metadata_key,
     metadata_value,
     missing_required,
     needs_required_check,
     take_extra,
     type_name,
 )
-from destination_stripe.core.identity import MatchOn, metadata_key_problem, metadata_text
 from destination_stripe.errors import RowRejected
-from destination_stripe.objects.customer import (
-    CREATE_ONLY,
-    CUSTOMER_PARAMS,
-    HIDDEN_FROM_LIST,
-    UPDATE_ONLY,
-    Operation,
-    lookup,
+from destination_stripe.objects.base import MatchOn, ObjectDescription
+from destination_stripe.objects.metadata import (
+    METADATA_MAX_KEYS,
+    METADATA_VALUE_MAX,
+    flat_metadata_key,
+    metadata_key_problem,
+    metadata_text,
 )
 
-METADATA_MAX_KEYS = 50
-METADATA_VALUE_MAX = 500
 _MISSING: Any = object()  # a source path absent from the record (unlike null, it never clears anything)
 _META: Any = object()  # a record key classified as "goes to metadata"
 _KEY_CACHE_MAX = 4096
@@ -58,9 +56,10 @@ _KEY_CACHE_MAX = 4096
 
 @dataclass(frozen=True)
 class MappingRules:
+    obj: ObjectDescription
     match_on: MatchOn
     identity_field: str  # dotted source path holding the identifier
-    field_mapping: Mapping[str, str]  # source dotted path -> Customer dotted path
+    field_mapping: Mapping[str, str]  # source dotted path -> the object's dotted path
     unmapped_fields: Literal["ignore", "metadata"] = "ignore"
     null_handling: Literal["skip", "clear"] = "skip"
 
@@ -99,42 +98,6 @@ def _place(params: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
         _merge_into(node[last], value)
     else:
         node[last] = value
-
-
-def _target_problem(target: str) -> str | None:
-    if target == "id":
-        return "the customer id is chosen by Stripe and cannot be set"
-    spec = lookup(target)
-    if spec is None:
-        return f"{target!r} is not a Customer parameter"
-    head, _, key = target.partition(".")
-    if CUSTOMER_PARAMS[head].kind == "metadata" and key:
-        return metadata_key_problem(key)
-    return None
-
-
-def validate_mapping_targets(field_mapping: Mapping[str, str], operation: Operation) -> list[str]:
-    """Problems with `field_mapping` for `operation`, one sentence each; empty when it is usable."""
-    problems: list[str] = []
-    seen: dict[str, str] = {}
-    for source, target in field_mapping.items():
-        if not source or not source.strip("."):
-            problems.append(f"source field {source!r} is empty")
-        problem = _target_problem(target)
-        if problem:
-            problems.append(f"{source} -> {target}: {problem}")
-            continue
-        head = target.partition(".")[0]
-        if operation == "update" and head in CREATE_ONLY:
-            problems.append(f"{source} -> {target}: {head} can only be set when a customer is created")
-        if operation == "upsert" and head in HIDDEN_FROM_LIST:
-            problems.append(f"{source} -> {target}: {HIDDEN_FROM_LIST[head]}")
-        if operation == "create" and head in UPDATE_ONLY:
-            problems.append(f"{source} -> {target}: {head} can only be set on an existing customer")
-        if target in seen:
-            problems.append(f"{seen[target]} and {source} both map to {target}")
-        seen[target] = source
-    return problems
 
 
 def _read(record: Mapping[str, Any], literal: str, parts: tuple[str, ...]) -> Any:
@@ -183,19 +146,21 @@ def _without(value: Any, paths: list[tuple[str, ...]]) -> Any:
 
 
 class RowMapper:
-    """Maps records to Customer params under one set of rules, compiled once."""
+    """Maps records to an object's params under one set of rules, compiled once."""
 
     def __init__(self, rules: MappingRules) -> None:
         self.rules = rules
+        obj = self._obj = rules.obj
         clear = rules.null_handling == "clear"
         if not rules.identity_field.strip("."):
             raise ValueError("identity_field must name a record field")
         for source, target in rules.field_mapping.items():
-            problem = _target_problem(target)
+            problem = obj.target_problem(target)
             if problem:
                 raise ValueError(f"field_mapping {source!r} -> {target!r}: {problem}")
         unknown = "metadata" if rules.unmapped_fields == "metadata" else "drop"
-        self._params = {name: converter(spec, name, clear, unknown) for name, spec in CUSTOMER_PARAMS.items()}
+        self._params = {name: converter(spec, name, clear, unknown, obj.validators)
+                        for name, spec in obj.params.items()}
         self._meta_value = metadata_value(clear)
         self._mapped: list[tuple[str, tuple[str, ...], tuple[str, ...], Converter, bool]] = []
         consumed: set[str] = set()
@@ -214,17 +179,19 @@ class RowMapper:
             parts = tuple(source.split("."))
             consume(source)
             head, _, key = target.partition(".")
-            if CUSTOMER_PARAMS[head].kind == "metadata" and key:
+            if obj.params[head].kind == "metadata" and key:
                 self._mapped.append((source, parts, (key,), self._meta_value, True))
             else:
-                spec = lookup(target)
+                spec = obj.lookup(target)
                 assert spec is not None
-                self._mapped.append((source, parts, tuple(target.split(".")), converter(spec, target, clear, unknown),
-                                     False))
+                self._mapped.append((source, parts, tuple(target.split(".")),
+                                     converter(spec, target, clear, unknown, obj.validators), False))
         self._consumed = frozenset(consumed - set(self._strip))
         self._identity = (rules.identity_field, tuple(rules.identity_field.split(".")))
-        self._email = self._params["email"]
-        self._check_required = frozenset(n for n, s in CUSTOMER_PARAMS.items() if needs_required_check(s))
+        # A field identity is sent as that field, through its converter (an email is checked like any email).
+        field = rules.match_on.field
+        self._identity_param = self._params[field] if field is not None and field in self._params else None
+        self._check_required = frozenset(n for n, s in obj.params.items() if needs_required_check(s))
         self._key_kinds: dict[str, Any] = {}  # record key -> None (drop) | _META | converter
         self._meta_names: dict[str, str] = {}  # unmapped record keys that cannot be metadata keys as they are
         self._valid_meta_keys: set[str] = set()
@@ -247,7 +214,8 @@ class RowMapper:
         try:
             return self._map(record)
         except RecursionError:  # JSON text or objects nested past Python's limit: one bad row, not a crash
-            raise RowRejected("a value is nested too deeply to be a Customer field", "nested_too_deeply") from None
+            raise RowRejected(f"a value is nested too deeply to be a {self._obj.title} field",
+                              "nested_too_deeply") from None
 
     def _map(self, record: Mapping[str, Any]) -> MappedRow:
         params: dict[str, Any] = {}
@@ -292,13 +260,13 @@ class RowMapper:
             self._check_metadata(meta)
             params["metadata"] = meta
         for name in self._check_required.intersection(params):
-            missing_required(CUSTOMER_PARAMS[name], params[name], name)
+            missing_required(self._obj.params[name], params[name], name)
         create, update = params, dict(params)
         if meta:
             update["metadata"] = dict(meta)
-        for name in CREATE_ONLY.intersection(params):
+        for name in self._obj.create_only.intersection(params):
             del update[name]
-        for name in UPDATE_ONLY.intersection(params):
+        for name in self._obj.update_only.intersection(params):
             del create[name]
         return MappedRow(identifier, key, create, update)
 
@@ -328,12 +296,11 @@ class RowMapper:
         if not identifier:
             return None, None
         match_on = self.rules.match_on
-        if match_on.kind == "email":
-            params["email"] = self._email(identifier)
-            return identifier, identifier.lower()
-        if match_on.kind == "metadata":
+        if match_on.kind == "field" and self._identity_param is not None:
+            params[match_on.field] = self._identity_param(identifier)  # type: ignore[index]
+        elif match_on.kind == "metadata":
             meta[match_on.metadata_key] = identifier  # type: ignore[index]
-        return identifier, identifier
+        return identifier, identifier.lower() if match_on.case_insensitive else identifier
 
     def _check_metadata(self, meta: dict[str, str]) -> None:
         if len(meta) > METADATA_MAX_KEYS:

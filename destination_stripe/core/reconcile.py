@@ -3,17 +3,18 @@
 Stripe stores a 500 under its idempotency key and replays it to every retry with that key, and a 500 is
 indeterminate: the write may or may not have been applied. So the next attempt needs a new key, and for a create
 it must first find out whether the 500'd create exists, because creating again would duplicate it. The proof
-must be about *this* write, never "some customer with the same identifier" (that customer may be someone else's,
+must be about *this* write, never "some object with the same identifier" (that object may be someone else's,
 or one the row was meant to change; adopting it would drop the row's values while counting the row as written):
 
-- An upsert by email (the row found no customer before creating): the customers with that email now are read
-  with the list filter (strongly consistent, case-insensitive as in `finder.customers_with_email`). If there is
-  one, the row settles on the oldest, exactly as a fresh upsert would, and its values are applied unless it
-  already holds them (then the 500'd create was applied: counted as created). Nothing else to prove: whether
-  that customer is ours or appeared in between, the row's values end up on the customer its identifier means.
-- Every other create (create mode; upsert by metadata key, which the list cannot filter): Stripe records each
-  create as a `customer.created` event naming the request's idempotency key. The events since the write began
-  are read (newest first, stopping at a match): the customer created under one of this row's keys is the proof,
+- An upsert by a field the list can filter on (a Customer's email; the row found nothing before creating): the
+  objects with that value now are read with the list filter (strongly consistent, case-insensitive where the
+  identity is, as in `finder.objects_with_field`). If there is one, the row settles on the oldest, exactly as a
+  fresh upsert would, and its values are applied unless it already holds them (then the 500'd create was applied:
+  counted as created). Whether that object is ours or appeared in between, the row's values end up on the object
+  its identifier means.
+- Every other create (create mode; upsert by metadata key, which lists cannot filter): Stripe records each
+  create as an `<object>.created` event naming the request's idempotency key. The events since the write began
+  are read (newest first, stopping at a match): the object created under one of this row's keys is the proof,
   whatever its values, write-only params and identical rows included. No match: the create was not applied.
 
 Events are read from CLOCK_SKEW_S before the first attempt, so a machine clock up to that far ahead of Stripe's
@@ -30,12 +31,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from destination_stripe.core.finder import customers_with_email, oldest
-from destination_stripe.core.fingerprint import params_equal_customer
-from destination_stripe.core.identity import MatchOn
+from destination_stripe.core.finder import objects_with_field, oldest
+from destination_stripe.core.fingerprint import params_equal
 from destination_stripe.core.mapping import MappedRow
 from destination_stripe.errors import TransientError
-from destination_stripe.stripe_client.gateway import StripeGateway, WriteOutcomeUnknown
+from destination_stripe.objects.base import MatchOn
+from destination_stripe.stripe_client.errors import WriteOutcomeUnknown
+from destination_stripe.stripe_client.object_api import ObjectApi
 
 UNKNOWN_OUTCOME_ROUNDS = 6  # 500s in a row on one write before the sync gives up
 UNKNOWN_OUTCOME_PAUSE_S = 0.25  # doubled each round: a 500 often means Stripe is struggling
@@ -45,16 +47,16 @@ Log = Callable[..., None]
 
 @dataclass(frozen=True)
 class Created:
-    customer: dict[str, Any]
-    updated_instead: bool = False  # an upsert settled on an existing customer after a 500 and changed it
+    data: dict[str, Any]
+    updated_instead: bool = False  # an upsert settled on an existing object after a 500 and changed it
 
 
 class Reconciler:
     """Runs writes under keys unique to each intended write, and settles what a 500 left unknown."""
 
-    def __init__(self, *, gateway: StripeGateway, match_on: MatchOn, run_id: str, cancel: threading.Event,
+    def __init__(self, *, api: ObjectApi, match_on: MatchOn, run_id: str, cancel: threading.Event,
                  log: Log) -> None:
-        self._gateway = gateway
+        self._api = api
         self._match_on = match_on
         self._run_id = run_id
         self._cancel = cancel
@@ -85,37 +87,42 @@ class Reconciler:
                              "Nothing after the last STATE was lost; run the sync again to resume.")
 
     def create(self, seq: int, mapped: MappedRow, *, upsert: bool) -> Created:
-        """Create the row's customer; `upsert`: the finder had found none for the row's identifier."""
+        """Create the row's object; `upsert`: the finder had found none for the row's identifier."""
         since = int(time.time()) - CLOCK_SKEW_S
-        by_email = upsert and self._match_on.kind == "email" and mapped.identifier is not None
+        by_field = upsert and self._filterable() and mapped.identifier is not None
 
         def settle(keys: list[str]) -> Created | None:
-            found = self._settle_by_email(seq, mapped) if by_email else self._settle_by_event(seq, keys, since)
-            return found
+            return self._settle_by_field(seq, mapped) if by_field else self._settle_by_event(seq, keys, since)
 
         result: Created | dict[str, Any] = self.write(
-            seq, "create", lambda key: self._gateway.create(mapped.create_params, idempotency_key=key), settle)
+            seq, "create", lambda key: self._api.create(mapped.create_params, idempotency_key=key), settle)
         return result if isinstance(result, Created) else Created(result)
 
-    def _settle_by_email(self, seq: int, mapped: MappedRow) -> Created | None:
+    def _filterable(self) -> bool:
+        """Whether the list can filter on the match field (a Customer's email): then a filtered read settles."""
+        identity = self._api.obj.field_identities.get(self._match_on.field or "")
+        return self._match_on.kind == "field" and identity is not None and identity.list_filter is not None
+
+    def _settle_by_field(self, seq: int, mapped: MappedRow) -> Created | None:
         assert mapped.identifier is not None
-        candidates = customers_with_email(self._gateway, self._match_on, mapped.identifier, search=None)
+        candidates = objects_with_field(self._api, self._match_on, mapped.identifier, search=None)
         if not candidates:
             return None
-        customer = oldest(candidates)
-        if params_equal_customer(mapped.update_params, customer):
-            self._log("INFO", f"row {seq}: the create that answered 500 had been applied ({customer['id']})")
-            return Created(customer)
-        self._log("INFO", f"row {seq}: after a 500, {customer['id']} holds the row's email; applying the row to it")
-        updated = self.write(seq, "settle", lambda key: self._gateway.update(
-            customer["id"], mapped.update_params, idempotency_key=key))
+        found = oldest(candidates)
+        if params_equal(self._api.obj, mapped.update_params, found):
+            self._log("INFO", f"row {seq}: the create that answered 500 had been applied ({found['id']})")
+            return Created(found)
+        self._log("INFO", f"row {seq}: after a 500, {found['id']} holds the row's {self._match_on}; applying the "
+                          "row to it")
+        updated = self.write(seq, "settle", lambda key: self._api.update(
+            found["id"], mapped.update_params, idempotency_key=key))
         return Created(updated, updated_instead=True) if updated is not None else None
 
     def _settle_by_event(self, seq: int, keys: list[str], since: int) -> Created | None:
-        created = self._gateway.find_created_by_key(set(keys), since=since)
+        created = self._api.find_created_by_key(set(keys), since=since)
         if created is None:
             return None
         self._log("INFO", f"row {seq}: the create that answered 500 had been applied ({created['id']})")
-        # The event shows the customer as created; someone may have changed it since: what the finder remembers
+        # The event shows the object as created; someone may have changed it since: what the finder remembers
         # must be what Stripe holds now.
-        return Created(self._gateway.retrieve(created["id"]) or created)
+        return Created(self._api.retrieve(created["id"]) or created)

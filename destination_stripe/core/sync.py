@@ -15,10 +15,12 @@ import orjson
 from destination_stripe.config import StripeConfig
 from destination_stripe.core.progress import ProgressReporter, rate
 from destination_stripe.core.rejects import RejectSink
-from destination_stripe.core.writer import CustomerWriter, DoneCallback, WriterSettings
+from destination_stripe.core.writer import DoneCallback, Writer, WriterSettings
 from destination_stripe.errors import ConfigurationError, RowRejected
+from destination_stripe.objects import CUSTOMER, OBJECTS
 from destination_stripe.output import Emitter
-from destination_stripe.stripe_client.gateway import SEARCH, SEARCH_RATE, CallStats, StripeGateway
+from destination_stripe.stripe_client.gateway import SEARCH_RATE, CallStats, StripeGateway
+from destination_stripe.stripe_client.object_api import ObjectApi, search_endpoint
 from destination_stripe.stripe_client.ratelimit import RateLimiter
 from destination_stripe.stripe_client.retry import Retryable, RetryPolicy, interruptible_sleep
 
@@ -34,7 +36,7 @@ def build_gateway(config: StripeConfig, emitter: Emitter, *, stats: CallStats | 
         global_rate=config.limit("requests_per_second"),
         endpoint_rate=endpoint_rate,
         max_concurrency=int(config.limit("max_concurrency")),
-        endpoint_rates={SEARCH: min(SEARCH_RATE, endpoint_rate)},
+        endpoint_rates={search_endpoint(obj): min(SEARCH_RATE, endpoint_rate) for obj in OBJECTS.values()},
     )
 
     def on_retry(failure: Retryable, wait: float) -> None:
@@ -66,8 +68,8 @@ class Sync:
         self.gateway = build_gateway(config, emitter, max_retries=max_retries, timeout_s=timeout_s,
                                      cancel=self.cancel)
         self.rejects = RejectSink(config.rejected_records_path, log=emitter.log, mask=emitter.mask)
-        self.writer = CustomerWriter(
-            gateway=self.gateway,
+        self.writer = Writer(
+            api=ObjectApi(self.gateway, CUSTOMER),
             settings=WriterSettings(
                 match_on=config.match,
                 dry_run=config.dry_run,

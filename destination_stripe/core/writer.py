@@ -11,11 +11,11 @@ through `on_done`, from a worker thread; a row that hits a sync-ending failure g
 STATE can pass it.
 
 Identity: with `identity_index` auto the first `index_min_rows` rows that need a finder are held back; if
-that many arrive the whole customer list is read once (IndexFinder), otherwise each identifier is looked
+that many arrive the object's whole list is read once (IndexFinder), otherwise each identifier is looked
 up (LookupFinder). Metadata identifiers always use the index (search lags, the list cannot filter). While
 rows are held, a later row for the same identifier (a create, say) is held behind them.
 
-What a row resolves to is never trusted blindly: a customer deleted by someone else since it was found
+What a row resolves to is never trusted blindly: an object deleted by someone else since it was found
 (404 on update or delete) is forgotten and the row looks again, and a create that answered 500 is
 reconciled (see `reconcile.py`) before it is tried again.
 """
@@ -31,13 +31,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from destination_stripe.core.finder import Finder, Found, LookupFinder
-from destination_stripe.core.identity import MatchOn, looks_like_customer_id
 from destination_stripe.core.index_finder import IndexFinder, IndexTooCostly
 from destination_stripe.core.mapping import MappedRow
 from destination_stripe.core.reconcile import Reconciler
 from destination_stripe.errors import ConnectorError, FatalError, RowRejected
-from destination_stripe.objects.customer import HIDDEN_FROM_LIST
-from destination_stripe.stripe_client.gateway import StripeGateway
+from destination_stripe.objects.base import MatchOn
+from destination_stripe.stripe_client.object_api import ObjectApi
 
 Operation = Literal["upsert", "update", "create", "delete"]
 Outcome = Literal["created", "updated", "unchanged", "skipped", "deleted", "rejected"]
@@ -45,7 +44,7 @@ OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "skipped", "
 DoneCallback = Callable[["Row", Outcome, "RowRejected | None"], None]
 Log = Callable[..., None]
 
-STALE_ROUNDS = 4  # customers found gone (deleted by someone else) one after another before giving up on them
+STALE_ROUNDS = 4  # objects found gone (deleted by someone else) one after another before giving up on them
 
 
 @dataclass
@@ -73,15 +72,18 @@ class WriterSettings:
     max_concurrency: int = 16
 
 
-class CustomerWriter:
-    def __init__(self, *, gateway: StripeGateway, settings: WriterSettings, on_done: DoneCallback, log: Log,
+class Writer:
+    """Writes one kind of object (the `ObjectApi`'s description) with one identity rule (`settings.match_on`)."""
+
+    def __init__(self, *, api: ObjectApi, settings: WriterSettings, on_done: DoneCallback, log: Log,
                  cancel: threading.Event | None = None) -> None:
-        self._gateway = gateway
+        self._api = api
+        self._obj = api.obj
         self._settings = settings
         self._on_done = on_done
         self._log = log
         self._cancel = cancel or threading.Event()
-        self._reconciler = Reconciler(gateway=gateway, match_on=settings.match_on, run_id=uuid.uuid4().hex[:12],
+        self._reconciler = Reconciler(api=api, match_on=settings.match_on, run_id=uuid.uuid4().hex[:12],
                                       cancel=self._cancel, log=log)
         self._pool = ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="stripe")
         self._lock = threading.Lock()
@@ -144,7 +146,7 @@ class CustomerWriter:
         finder: Finder | None = None
         if use_index or match_on.kind == "metadata":
             finder = self._build_index()
-        self._finder = finder if finder is not None else LookupFinder(match_on, self._gateway, log=self._log)
+        self._finder = finder if finder is not None else LookupFinder(match_on, self._api, log=self._log)
         held, self._held, self._held_keys, self._held_needing_finder = self._held, [], set(), 0
         for row in held:  # in input order, so each identifier's queue keeps it
             self._dispatch(row)
@@ -153,24 +155,25 @@ class CustomerWriter:
         """The index, or None when `auto` finds the account too large for it to pay off (then: one read per row).
 
         Reads are rationed by Stripe (an allocation per month): in `auto` mode a sync stops paging once the
-        account is known to exceed `index_max_pages` pages, unless only the index can find its customers
+        account is known to exceed `index_max_pages` pages, unless only the index can find its objects
         (metadata identifiers).
         """
         settings = self._settings
         capped = settings.identity_index == "auto" and settings.match_on.kind != "metadata"
-        index = IndexFinder(settings.match_on, max_pages=settings.index_max_pages if capped else None)
-        self._log("INFO", "Building the customer index by paging the customer list (100 per call)...")
+        obj = self._obj
+        index = IndexFinder(obj, settings.match_on, max_pages=settings.index_max_pages if capped else None)
+        self._log("INFO", f"Building the {obj.name} index by paging the {obj.name} list (100 per call)...")
         try:
-            index.build(self._gateway)
+            index.build(self._api)
         except IndexTooCostly as too_costly:
-            self._log("INFO", f"The account has more than {settings.index_max_pages * 100} customers ({too_costly}): "
-                              "finding each row's customer by lookup instead of paging them all (set "
-                              "identity_index: always for syncs with more rows than the account has customers / "
-                              "100).")
+            self._log("INFO", f"The account has more than {settings.index_max_pages * 100} {obj.service} "
+                              f"({too_costly}): finding each row's {obj.name} by lookup instead of paging them all "
+                              f"(set identity_index: always for syncs with more rows than the account has "
+                              f"{obj.service} / 100).")
             return None
-        self._log("INFO", f"Customer index ready: {len(index)} identifiers from {index.pages} list call(s).")
+        self._log("INFO", f"{obj.title} index ready: {len(index)} identifiers from {index.pages} list call(s).")
         if index.duplicate_identifiers:
-            self._log("WARN", f"{index.duplicate_identifiers} identifier(s) match more than one Stripe customer; "
+            self._log("WARN", f"{index.duplicate_identifiers} identifier(s) match more than one Stripe {obj.name}; "
                               "each row goes to the oldest of them (then the smallest id).")
         return index
 
@@ -193,7 +196,7 @@ class CustomerWriter:
             self._pool.submit(self._run, row)
 
     def _needs_no_io(self, row: Row) -> bool:
-        """A dry-run row whose customer is found in memory (or that creates) never waits on Stripe."""
+        """A dry-run row whose object is found in memory (or that creates) never waits on Stripe."""
         return self._settings.dry_run and (row.operation == "create" or isinstance(self._finder, IndexFinder))
 
     def _run(self, row: Row) -> None:
@@ -247,14 +250,17 @@ class CustomerWriter:
         if mapped.key is None or mapped.identifier is None:
             raise RowRejected(f"no identifier: the row has no value for {match_on.default_field!r} "
                               "(the identifier field)", "missing_identifier")
-        if match_on.kind == "id" and not looks_like_customer_id(mapped.identifier):
-            raise RowRejected(f"{mapped.identifier!r} is not a Stripe customer id (cus_ followed by letters and "
-                              "digits): match_on id needs Stripe's ids, not warehouse ids; match on email or "
-                              "metadata.<key> for those", "invalid_customer_id", match_on.default_field)
+        obj = self._obj
+        if match_on.kind == "id" and not obj.looks_like_id(mapped.identifier):
+            raise RowRejected(f"{mapped.identifier!r} is not a Stripe {obj.name} id ({obj.id_prefix} followed by "
+                              "letters and digits): match_on id needs Stripe's ids, not warehouse ids; match on "
+                              f"{self._creating_identities()} for those", f"invalid_{obj.name}_id",
+                              match_on.default_field)
         if row.operation == "upsert":
-            hidden = sorted(HIDDEN_FROM_LIST.keys() & mapped.create_params.keys())
+            hidden = sorted(obj.hidden_from_list.keys() & mapped.create_params.keys())
             if hidden:
-                raise RowRejected(f"{hidden[0]}: {HIDDEN_FROM_LIST[hidden[0]]}", "unfindable_after_create", hidden[0])
+                raise RowRejected(f"{hidden[0]}: {obj.hidden_from_list[hidden[0]]}", "unfindable_after_create",
+                                  hidden[0])
         assert self._finder is not None
         for round_ in range(STALE_ROUNDS):
             found = self._finder.find(mapped.key, mapped.identifier)
@@ -268,71 +274,75 @@ class CustomerWriter:
                 return outcome
             # Deleted by someone else since it was found: forget it, so neither this row nor a later one for the
             # same identifier goes back to it, and look again (a duplicate may be next in line).
-            self._finder.forget(mapped.key, found.customer_id)
+            self._finder.forget(mapped.key, found.object_id)
         if row.operation in ("update", "delete"):
             return "skipped"
-        if match_on.kind == "id":
+        if match_on.kind == "id" and obj.ids_chosen_by_stripe:
             raise RowRejected(
-                f"no Stripe customer has id {mapped.identifier!r}, and Stripe chooses ids itself: a created customer "
-                "could never be found by this id again (every run would create another). Match on email or "
-                "metadata.<key> to create customers.", "customer_not_found")
+                f"no Stripe {obj.name} has id {mapped.identifier!r}, and Stripe chooses ids itself: a created "
+                f"{obj.name} could never be found by this id again (every run would create another). Match on "
+                f"{self._creating_identities()} to create {obj.service}.", f"{obj.name}_not_found")
         return self._create(row, only_match=True)
 
+    def _creating_identities(self) -> str:
+        """The match_on values that can create (for messages): "email or metadata.<key>" for customers."""
+        return " or ".join([*self._obj.field_identities, "metadata.<key>"])
+
     def _update(self, row: Row, found: Found) -> Outcome | None:
-        """The outcome, or None when the customer no longer exists."""
+        """The outcome, or None when the object no longer exists."""
         params = row.mapped.update_params
         if found.already_true(params):
             return "unchanged"
         if self._settings.dry_run:
-            self._plan(f"would update {found.customer_id} (row {row.seq}): {sorted(params)}")
+            self._plan(f"would update {found.object_id} (row {row.seq}): {sorted(params)}")
             return "updated"
-        customer = self._reconciler.write(
-            row.seq, "update", lambda key: self._gateway.update(found.customer_id, params, idempotency_key=key))
-        if customer is None:
+        updated = self._reconciler.write(
+            row.seq, "update", lambda key: self._api.update(found.object_id, params, idempotency_key=key))
+        if updated is None:
             return None
-        self._finder_updated(customer)
+        self._finder_updated(updated)
         return "updated"
 
     def _delete(self, row: Row, found: Found) -> Outcome | None:
-        """"deleted", or None when the customer was already gone before this row (found stale)."""
+        """"deleted", or None when the object was already gone before this row (found stale)."""
         if self._settings.dry_run:
-            self._plan(f"would delete {found.customer_id} (row {row.seq})")
+            self._plan(f"would delete {found.object_id} (row {row.seq})")
             return "deleted"
         attempts: list[str] = []
 
         def delete(key: str) -> bool:
             attempts.append(key)
-            return self._gateway.delete(found.customer_id, idempotency_key=key)
+            return self._api.delete(found.object_id, idempotency_key=key)
 
         deleted_now = self._reconciler.write(row.seq, "delete", delete)
         if not deleted_now and len(attempts) == 1:
             return None
-        # Gone after a 500 means that 500'd delete was applied: either way the customer is deleted by this row.
+        # Gone after a 500 means that 500'd delete was applied: either way the object is deleted by this row.
         assert self._finder is not None and row.mapped.key is not None
-        self._finder.forget(row.mapped.key, found.customer_id)
+        self._finder.forget(row.mapped.key, found.object_id)
         return "deleted"
 
     def _create(self, row: Row, *, only_match: bool) -> Outcome:
         params = row.mapped.create_params
         if self._settings.dry_run:
-            self._plan(f"would create a customer (row {row.seq}): {sorted(params)}")
+            self._plan(f"would create a {self._obj.name} (row {row.seq}): {sorted(params)}")
             self._finder_created({"id": f"dryrun_{row.seq}", "created": 0, **params}, only_match=only_match)
             return "created"
         created = self._reconciler.create(row.seq, row.mapped, upsert=only_match)
         if created.updated_instead:
-            self._finder_updated(created.customer)
+            self._finder_updated(created.data)
             return "updated"
-        self._finder_created(created.customer, only_match=only_match)
+        self._finder_created(created.data, only_match=only_match)
         return "created"
 
     def _plan(self, message: str) -> None:
         # One line per planned write: many of them, so they are not flushed one by one.
         self._log("INFO", "dry run: " + message, flush=False)
 
-    def _finder_updated(self, customer: dict[str, Any]) -> None:
+    def _finder_updated(self, data: dict[str, Any]) -> None:
         if self._finder is not None:
-            self._finder.updated(customer)
+            self._finder.updated(data)
 
-    def _finder_created(self, customer: dict[str, Any], *, only_match: bool) -> None:
+    def _finder_created(self, data: dict[str, Any], *, only_match: bool) -> None:
         if self._finder is not None:
-            self._finder.created(customer, only_match=only_match)
+            self._finder.created(data, only_match=only_match)

@@ -26,8 +26,9 @@ from airbyte_cdk.models import (
 )
 
 from destination_stripe.adapters.check import run_check
+from destination_stripe.adapters.spec import spec_message
 from destination_stripe.output import Emitter
-from destination_stripe.run import main, spec_message
+from destination_stripe.run import main
 
 
 class DestinationStripe(Destination):
