@@ -388,3 +388,15 @@ def test_a_failing_on_page_fails_the_paging() -> None:
 
     with pytest.raises(RuntimeError, match="index full"):
         page_all(fake, on_page=on_page)
+
+
+def test_a_page_in_no_particular_order_gives_a_sample_not_a_crash() -> None:
+    """localstripe lists customers oldest first: a page whose first customer is its oldest (or whose customers all
+    share one second) must give a positive rate, never a division by zero."""
+    from destination_stripe.core.index_paging import page_sample
+
+    ascending = [{"id": f"cus_{i}", "created": 1_700_000_000 + i} for i in range(5)]
+    middle, rate = page_sample(ascending, None) or (0.0, 0.0)
+    assert rate > 0 and 1_700_000_000 <= middle <= 1_700_000_004
+    one_second = [{"id": f"cus_{i}", "created": 1_700_000_000} for i in range(3)]
+    assert (page_sample(one_second, None) or (0.0, 0.0))[1] == 3.0

@@ -160,9 +160,11 @@ def page_sample(customers: list[Customer], bottom: int | None) -> tuple[float, f
     """
     if not customers:
         return None
-    newest, oldest = int(customers[0]["created"]), int(customers[-1]["created"])
-    low = oldest if bottom is None else bottom
-    per_second = Counter(int(c["created"]) for c in customers)
+    # Not customers[0] and [-1]: a Stripe-compatible server that does not sort (localstripe) must not break this.
+    seconds = [int(c["created"]) for c in customers]
+    newest, oldest = max(seconds), min(seconds)
+    low = oldest if bottom is None else min(bottom, oldest)
+    per_second = Counter(seconds)
     burst = sum(n for n in per_second.values() if n >= BURST and 2 * n >= len(customers))
     if 2 * burst > len(customers):
         return None
