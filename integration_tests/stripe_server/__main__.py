@@ -31,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--search-lag-s", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0, help="seed for latency jitter and probabilistic faults")
     parser.add_argument("--no-rate-limits", action="store_true", help="never answer 429 on its own")
+    parser.add_argument(
+        "--connect-rate-limits",
+        choices=("per_account", "platform"),
+        default="per_account",
+        help="whose buckets a Stripe-Account request spends",
+    )
     parser.add_argument("--seed-customers", type=int, default=0, metavar="N")
     parser.add_argument("--mode", choices=("test", "live"), default="test", help="store for --seed-customers")
     return parser
@@ -53,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         search_lag_s=args.search_lag_s,
         enforce_rate_limits=not args.no_rate_limits,
+        connect_rate_limits=args.connect_rate_limits,
     )
     with server:
         if args.seed_customers > 0:

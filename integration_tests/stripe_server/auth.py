@@ -8,7 +8,9 @@ Key conventions of this server (Stripe has no such names; they let tests exercis
 * valid: ``sk_test_``/``sk_live_``/``rk_test_``/``rk_live_`` + at least 8 of ``[A-Za-z0-9_]``, and not revoked;
 * a *restricted* (``rk_``) key containing ``readonly`` may read but every write answers 403;
 * a restricted key containing ``nocustomers`` answers 403 on every customer endpoint;
-* a restricted key containing ``noevents`` answers 403 on the event endpoints (Stripe's ``rak_event_read``).
+* a restricted key containing ``noevents`` answers 403 on the event endpoints (Stripe's ``rak_event_read``);
+  likewise ``noproducts``, ``noprices``, ``nocoupons`` and ``nopromotion_codes`` for those objects (the message
+  names ``rak_<object>_read``/``_write``; Stripe's own permission names for these objects were not checked).
   Secret (``sk_``) keys always have full access, whatever they contain.
 """
 
@@ -109,8 +111,9 @@ class KeyRegistry:
         return ApiKey(raw=key, mode=match.group(2), restricted=match.group(1) == "rk")
 
 
-def check_permission(key: ApiKey, write: bool, resource: str = "customer") -> None:
-    """403 for restricted keys that lack the permission (``rak_{resource}_read``/``_write``) this request needs."""
+def check_permission(key: ApiKey, write: bool, resource: str = "customer", account: str = ACCOUNT_ID) -> None:
+    """403 for restricted keys that lack the permission (``rak_{resource}_read``/``_write``) this request needs;
+    ``account`` is the account the request acts on."""
     if not key.restricted:
         return
     denied = f"no{resource}s" in key.raw or (write and "readonly" in key.raw)
@@ -119,5 +122,5 @@ def check_permission(key: ApiKey, write: bool, resource: str = "customer") -> No
         raise ApiError(
             403,
             f"The provided key '{key.masked}' does not have the required permissions for this endpoint on account "
-            f"'{ACCOUNT_ID}'. Having the '{permission}' permission would allow this request to continue.",
+            f"'{account}'. Having the '{permission}' permission would allow this request to continue.",
         )

@@ -54,7 +54,8 @@ class ServerControl:
             return False
 
     def reset(self) -> None:
-        """Forget customers, events, idempotency keys, counters, faults and revoked keys; start-up settings again."""
+        """Forget customers, catalog objects, connected accounts, events, idempotency keys, counters, faults and
+        revoked keys; start-up settings again."""
         self._call("POST", "reset", {})
 
     def configure(
@@ -68,8 +69,10 @@ class ServerControl:
         faults: Iterable[Mapping[str, Any]] | None = None,
         revoked_keys: Iterable[str] | None = None,
         seed: int | None = None,
+        connect_rate_limits: str | None = None,
     ) -> dict[str, Any]:
         """Change the given settings (others keep their values); ``faults``/``revoked_keys`` replace the lists.
+        ``connect_rate_limits``: ``"per_account"`` (connected accounts have their own buckets) or ``"platform"``.
         Returns all settings (revoked keys masked)."""
         payload: dict[str, Any] = {
             "latency_ms": latency_ms,
@@ -80,6 +83,7 @@ class ServerControl:
             "faults": None if faults is None else [dict(f) for f in faults],
             "revoked_keys": None if revoked_keys is None else list(revoked_keys),
             "seed": seed,
+            "connect_rate_limits": connect_rate_limits,
         }
         result: dict[str, Any] = self._call("POST", "configure", {k: v for k, v in payload.items() if v is not None})
         return result
@@ -88,22 +92,80 @@ class ServerControl:
         result: dict[str, Any] = self._call("GET", "settings")
         return result
 
-    def seed_customers(self, customers: Iterable[Mapping[str, Any]], mode: str = "test") -> list[str]:
+    def seed_customers(
+        self, customers: Iterable[Mapping[str, Any]], mode: str = "test", account: str | None = None
+    ) -> list[str]:
         """Create customers directly (no latency, limits, faults or counting); their ids, in order.
         Each takes the create parameters as nested JSON, plus an optional ``created`` (unix seconds)."""
-        result = self._call("POST", "seed_customers", {"customers": [dict(c) for c in customers], "mode": mode})
-        return list(result["ids"])
+        payload = {"customers": [dict(c) for c in customers], "mode": mode, "account": account}
+        return list(self._call("POST", "seed_customers", payload)["ids"])
 
-    def customers(self, mode: str = "test", include_deleted: bool = False) -> list[dict[str, Any]]:
-        """Full customer objects, oldest first; deleted ones (if asked for) carry ``"deleted": true``."""
-        result = self._call("GET", "customers", mode=mode, include_deleted="true" if include_deleted else "false")
-        return list(result["data"])
+    def seed(
+        self, kind: str, objects: Iterable[Mapping[str, Any]], mode: str = "test", account: str | None = None
+    ) -> list[str]:
+        """Create ``product``/``price``/``coupon``/``promotion_code`` objects directly, each checked like its API
+        create (an optional ``created`` forces the timestamp); their ids, in order. No events are recorded."""
+        payload = {"kind": kind, "objects": [dict(o) for o in objects], "mode": mode, "account": account}
+        return list(self._call("POST", "seed", payload)["ids"])
 
-    def events(self, mode: str = "test") -> list[dict[str, Any]]:
-        """Every event recorded by API writes in ``mode``, full objects as ``GET /v1/events`` shows them, oldest
-        first (seeding records none)."""
-        result = self._call("GET", "events", mode=mode)
-        return list(result["data"])
+    def _read(self, name: str, mode: str, account: str | None, include_deleted: bool = False) -> list[dict[str, Any]]:
+        query = {"mode": mode, "include_deleted": "true" if include_deleted else "false", "account": account or ""}
+        return list(self._call("GET", name, **query)["data"])
+
+    def customers(
+        self, mode: str = "test", include_deleted: bool = False, account: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Full customer objects, oldest first; deleted ones (if asked for) carry ``"deleted": true``.
+        ``account``: a connected account's data instead of the platform's."""
+        return self._read("customers", mode, account, include_deleted)
+
+    def products(
+        self, mode: str = "test", include_deleted: bool = False, account: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Full product objects, oldest first (deleted ones, if asked for, with ``"deleted": true``)."""
+        return self._read("products", mode, account, include_deleted)
+
+    def prices(self, mode: str = "test", account: str | None = None) -> list[dict[str, Any]]:
+        """Full price objects, ``tiers`` and ``currency_options`` included, oldest first."""
+        return self._read("prices", mode, account)
+
+    def coupons(
+        self, mode: str = "test", include_deleted: bool = False, account: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Full coupon objects, oldest first (deleted ones, if asked for, with ``"deleted": true``)."""
+        return self._read("coupons", mode, account, include_deleted)
+
+    def promotion_codes(self, mode: str = "test", account: str | None = None) -> list[dict[str, Any]]:
+        """Full promotion code objects, oldest first."""
+        return self._read("promotion_codes", mode, account)
+
+    def events(self, mode: str = "test", account: str | None = None) -> list[dict[str, Any]]:
+        """Every event recorded by API writes in ``mode`` (and ``account``), full objects as ``GET /v1/events``
+        shows them, oldest first (seeding records none)."""
+        return self._read("events", mode, account)
+
+    def create_account(self, account_id: str | None = None, *, modes: Iterable[str] = ("test", "live")) -> str:
+        """A new, active connected account usable with keys of ``modes``; its id (``acct_...``)."""
+        payload: dict[str, Any] = {"modes": list(modes)}
+        if account_id is not None:
+            payload["id"] = account_id
+        return str(self._call("POST", "accounts", payload)["id"])
+
+    def set_account_state(self, account_id: str, state: str) -> dict[str, Any]:
+        """``"disconnected"`` (the platform's access revoked), ``"deleted"`` or ``"active"`` again; requests for an
+        account that is not active answer 403 ``account_invalid``. Its data stays readable here."""
+        result: dict[str, Any] = self._call("POST", "account_state", {"account": account_id, "state": state})
+        return result
+
+    def disconnect_account(self, account_id: str) -> None:
+        self.set_account_state(account_id, "disconnected")
+
+    def delete_account(self, account_id: str) -> None:
+        self.set_account_state(account_id, "deleted")
+
+    def accounts(self) -> list[dict[str, Any]]:
+        """Every connected account: ``{"id", "modes", "state", "created"}``."""
+        return list(self._call("GET", "accounts")["data"])
 
     def stats(self) -> dict[str, Any]:
         """Counters: calls per endpoint, rate limiting, faults, replays, requests, concurrency."""

@@ -91,7 +91,8 @@ def _invoice_settings(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[st
     return merged
 
 
-def _metadata(old: Mapping[str, str], new: Mapping[str, str | None] | None) -> dict[str, str]:
+def merge_metadata(old: Mapping[str, str], new: Mapping[str, str | None] | None) -> dict[str, str]:
+    """Stripe's metadata update: keys merge, ``""`` (``None``) removes one key, ``metadata=""`` clears all."""
     if new is None:
         return {}
     merged = dict(old)
@@ -118,7 +119,7 @@ def apply_params(obj: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str,
         if key in IGNORED_FIELDS:
             continue
         if key == "metadata":
-            result["metadata"] = _metadata(result["metadata"], value)
+            result["metadata"] = merge_metadata(result["metadata"], value)
         elif key == "address":
             result["address"] = _merge_flat(result["address"], value, ADDRESS_KEYS)
         elif key == "shipping":

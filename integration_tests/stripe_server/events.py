@@ -1,15 +1,16 @@
-"""Stripe's Event log for customer writes: ``customer.created``, ``customer.updated``, ``customer.deleted``.
+"""Stripe's Event log for API writes: ``customer.*``, ``product.*``, ``price.*``, ``coupon.*``, ``promotion_code.*``.
 
-The store records an event for every write made through the API, while it still holds its own lock, so a reader
-never sees a customer without its event or the reverse. Control-API seeding records none. Each event carries the
+The stores record an event for every write made through the API, while they still hold their own lock, so a reader
+never sees an object without its event or the reverse. Control-API seeding records none. Each event carries the
 ``Request-Id`` the write's answer carried and the ``Idempotency-Key`` it was sent with (``null`` without one):
 that is how a client proves that a request answered 500, or never answered, was applied after all. An injected
-500 ``applied: true`` and a ``lost_response`` record their event (the write happened); a 500 not applied, a
+500 ``applied: true`` and a ``lost_response`` record their events (the write happened); a 500 not applied, a
 failed write (404, 400) and an idempotent replay record none.
 
-Events are kept per key mode, never expire and are held as compact records (the customer snapshot is shared with
-the store, not copied) rendered to JSON on read. List order is Stripe's: newest first by ``created``, ties broken
-by recording order (the later first).
+Events are kept per :class:`~.accounts.Scope` (key mode and account: a connected account's events are listed only
+with its ``Stripe-Account``, and carry ``"account": "acct_..."`` like Stripe's Connect events), never expire and are
+held as compact records (object snapshots are shared with the stores, not copied) rendered to JSON on read. List
+order is Stripe's: newest first by ``created``, ties broken by recording order (the later first).
 """
 
 from __future__ import annotations
@@ -22,13 +23,31 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from .accounts import Scope
 from .errors import ApiError
 from .messages import API_VERSION
 from .rng import random_id
+from .table import created_bounds
 
 Snapshot = dict[str, Any]
 SortKey = tuple[int, int]
-EVENT_TYPES = ("customer.created", "customer.updated", "customer.deleted")
+EVENT_TYPES = frozenset(
+    {
+        "customer.created",
+        "customer.updated",
+        "customer.deleted",
+        "product.created",
+        "product.updated",
+        "product.deleted",
+        "price.created",
+        "price.updated",
+        "coupon.created",
+        "coupon.updated",
+        "coupon.deleted",
+        "promotion_code.created",
+        "promotion_code.updated",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,7 @@ class EventRecord:
     request_id: str
     idempotency_key: str | None
     livemode: bool
+    account: str | None
 
     @property
     def key(self) -> SortKey:
@@ -59,7 +79,7 @@ class EventRecord:
         data: dict[str, Any] = {"object": self.obj}
         if self.previous_attributes is not None:
             data["previous_attributes"] = self.previous_attributes
-        return {
+        rendered = {
             "id": self.id,
             "object": "event",
             "api_version": API_VERSION,
@@ -70,6 +90,9 @@ class EventRecord:
             "request": {"id": self.request_id, "idempotency_key": self.idempotency_key},
             "type": self.type,
         }
+        if self.account is not None:  # Connect events name the connected account they come from
+            rendered["account"] = self.account
+        return rendered
 
 
 @dataclass(frozen=True)
@@ -120,20 +143,26 @@ def previous_attributes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[
 
 
 class EventLog:
-    """Events of both modes; thread-safe. Writers (the store) may call :meth:`record` while holding their lock."""
+    """Events of every scope; thread-safe. Writers (the stores) may call :meth:`record` while holding their lock."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._modes: dict[str, _ModeEvents] = {"test": _ModeEvents(), "live": _ModeEvents()}
+        self._scopes: dict[Scope, _ModeEvents] = {}
         self._seq = 0
 
     def reset(self) -> None:
         with self._lock:
-            self._modes = {"test": _ModeEvents(), "live": _ModeEvents()}
+            self._scopes = {}
+
+    def _data(self, scope: Scope) -> _ModeEvents:
+        data = self._scopes.get(scope)
+        if data is None:
+            data = self._scopes[scope] = _ModeEvents()
+        return data
 
     def record(
         self,
-        mode: str,
+        scope: Scope,
         type_: str,
         obj: Snapshot,
         origin: RequestOrigin,
@@ -144,7 +173,7 @@ class EventLog:
         assert type_ in EVENT_TYPES, type_
         event_id = random_id("evt_", 24)
         with self._lock:
-            data = self._modes[mode]
+            data = self._data(scope)
             self._seq += 1
             record = EventRecord(
                 event_id,
@@ -155,7 +184,8 @@ class EventLog:
                 previous,
                 origin.request_id,
                 origin.idempotency_key,
-                mode == "live",
+                scope.livemode,
+                scope.account,
             )
             data.by_id[event_id] = record
             if not data.keys or record.key > data.keys[-1]:
@@ -167,20 +197,20 @@ class EventLog:
                 data.keys.insert(pos, record.key)
         return event_id
 
-    def retrieve(self, mode: str, event_id: str) -> dict[str, Any]:
+    def retrieve(self, scope: Scope, event_id: str) -> dict[str, Any]:
         with self._lock:
-            record = self._modes[mode].by_id.get(event_id)
+            record = self._data(scope).by_id.get(event_id)
             if record is None:
-                raise self._missing(mode, event_id, "id", 404)
+                raise self._missing(scope, event_id, "id", 404)
         return record.render()
 
-    def list_page(self, mode: str, query: EventQuery) -> tuple[list[dict[str, Any]], bool]:
+    def list_page(self, scope: Scope, query: EventQuery) -> tuple[list[dict[str, Any]], bool]:
         """One page of matching events, newest first, and whether more match beyond it in the paging direction.
 
         Only the ``created`` window is bisected; type filters walk it from the cursor and stop one match past the
         page, so the usual "recent creates of one type" query stays cheap on a large log."""
         with self._lock:
-            data = self._modes[mode]
+            data = self._data(scope)
             if query.delivery_success is False:  # no webhook endpoints: every event counts as delivered
                 return [], False
             keys, ordered = data.keys, data.ordered
@@ -188,7 +218,7 @@ class EventLog:
             wanted = query.limit + 1
             found: list[EventRecord] = []
             if query.ending_before is not None:
-                cursor = self._cursor(data, mode, query.ending_before, "ending_before")
+                cursor = self._cursor(data, scope, query.ending_before, "ending_before")
                 for i in range(max(lo, bisect.bisect_right(keys, cursor, lo, hi)), hi):
                     if query.matches(ordered[i]):
                         found.append(ordered[i])
@@ -198,7 +228,7 @@ class EventLog:
                 page.reverse()
             else:
                 if query.starting_after is not None:
-                    cursor = self._cursor(data, mode, query.starting_after, "starting_after")
+                    cursor = self._cursor(data, scope, query.starting_after, "starting_after")
                     hi = min(hi, bisect.bisect_left(keys, cursor, lo, hi))
                 for i in range(hi - 1, lo - 1, -1):
                     if query.matches(ordered[i]):
@@ -208,39 +238,25 @@ class EventLog:
                 page = found[: query.limit]
         return [record.render() for record in page], len(found) > query.limit
 
-    def all_events(self, mode: str) -> list[dict[str, Any]]:
+    def all_events(self, scope: Scope) -> list[dict[str, Any]]:
         """Oldest first (control API)."""
         with self._lock:
-            records = list(self._modes[mode].ordered)
+            records = list(self._data(scope).ordered)
         return [record.render() for record in records]
 
     # --- internals (lock held) ----------------------------------------------------------------------------------
-    def _cursor(self, data: _ModeEvents, mode: str, event_id: str, param: str) -> SortKey:
+    def _cursor(self, data: _ModeEvents, scope: Scope, event_id: str, param: str) -> SortKey:
         record = data.by_id.get(event_id)
         if record is None:
-            raise self._missing(mode, event_id, param, 400)
+            raise self._missing(scope, event_id, param, 400)
         return record.key
 
-    def _missing(self, mode: str, event_id: str, param: str, status: int) -> ApiError:
+    def _missing(self, scope: Scope, event_id: str, param: str, status: int) -> ApiError:
         message = f"No such event: '{event_id}'"
-        other = "live" if mode == "test" else "test"
-        if event_id in self._modes[other].by_id:
+        other = scope.other_mode()
+        if event_id in self._data(other).by_id:
             message += (
-                f"; a similar object exists in {other} mode, but a {mode} mode key was used to make this request."
+                f"; a similar object exists in {other.mode} mode, but a {scope.mode} mode key was used to make this "
+                "request."
             )
         return ApiError(status, message, code="resource_missing", param=param)
-
-
-def created_bounds(keys: list[SortKey], created: Mapping[str, int]) -> tuple[int, int]:
-    """Index range of ``keys`` (sorted by created, then seq) that satisfies the ``created`` filters."""
-    lo, hi = 0, len(keys)
-    for op, value in created.items():
-        if op in ("gte", "eq"):
-            lo = max(lo, bisect.bisect_left(keys, (value, -1)))
-        if op == "gt":
-            lo = max(lo, bisect.bisect_left(keys, (value + 1, -1)))
-        if op in ("lte", "eq"):
-            hi = min(hi, bisect.bisect_left(keys, (value + 1, -1)))
-        if op == "lt":
-            hi = min(hi, bisect.bisect_left(keys, (value, -1)))
-    return lo, max(lo, hi)

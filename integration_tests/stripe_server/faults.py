@@ -1,7 +1,10 @@
 """Injected faults: the failures a connector must survive, on demand and reproducibly.
 
-A rule is ``{"kind", "endpoint"?, "probability"?, "count"?, "reason"?, "applied"?, "duration_s"?}``. It matches
-requests to ``endpoint`` (default: every API endpoint, the event endpoints included); with ``count`` it fires on
+A rule is ``{"kind", "endpoint"?, "account"?, "probability"?, "count"?, "reason"?, "applied"?, "duration_s"?}``.
+It matches requests to ``endpoint`` (default: every API endpoint, the event endpoints included) made for
+``account`` (default: any; a connected account's id, or the platform's own id ``acct_1LocalStripeServer`` for
+requests without a Connect header; requests refused before their account is known match only rules without one);
+with ``count`` it fires on
 the first N matching requests, with ``probability`` on each with that chance (both: at most N times), with neither
 on every one; ``duration_s`` limits it to that long after it was configured. Rules are tried in order; the first
 that fires wins.
@@ -44,14 +47,43 @@ CUSTOMER_ENDPOINTS = (
     "GET /v1/customers/search",
 )
 EVENT_ENDPOINTS = ("GET /v1/events", "GET /v1/events/{id}")
-ENDPOINTS = CUSTOMER_ENDPOINTS + EVENT_ENDPOINTS
-_KEYS = frozenset({"kind", "endpoint", "probability", "count", "reason", "applied", "duration_s"})
+PRODUCT_ENDPOINTS = (
+    "POST /v1/products",
+    "POST /v1/products/{id}",
+    "GET /v1/products",
+    "GET /v1/products/{id}",
+    "DELETE /v1/products/{id}",
+)
+PRICE_ENDPOINTS = ("POST /v1/prices", "POST /v1/prices/{id}", "GET /v1/prices", "GET /v1/prices/{id}")
+COUPON_ENDPOINTS = (
+    "POST /v1/coupons",
+    "POST /v1/coupons/{id}",
+    "GET /v1/coupons",
+    "GET /v1/coupons/{id}",
+    "DELETE /v1/coupons/{id}",
+)
+PROMOTION_CODE_ENDPOINTS = (
+    "POST /v1/promotion_codes",
+    "POST /v1/promotion_codes/{id}",
+    "GET /v1/promotion_codes",
+    "GET /v1/promotion_codes/{id}",
+)
+ENDPOINTS = (
+    CUSTOMER_ENDPOINTS
+    + EVENT_ENDPOINTS
+    + PRODUCT_ENDPOINTS
+    + PRICE_ENDPOINTS
+    + COUPON_ENDPOINTS
+    + PROMOTION_CODE_ENDPOINTS
+)
+_KEYS = frozenset({"kind", "endpoint", "account", "probability", "count", "reason", "applied", "duration_s"})
 
 
 @dataclass
 class FaultRule:
     kind: str
     endpoint: str | None = None
+    account: str | None = None
     probability: float | None = None
     count: int | None = None
     reason: str = "endpoint-rate"
@@ -64,6 +96,7 @@ class FaultRule:
         return {
             "kind": self.kind,
             "endpoint": self.endpoint,
+            "account": self.account,
             "probability": self.probability,
             "count": self.count,
             "reason": self.reason,
@@ -94,6 +127,9 @@ def parse_rule(rule: Mapping[str, Any], now: float) -> FaultRule:
     endpoint = rule.get("endpoint")
     if endpoint is not None and endpoint not in ENDPOINTS:
         raise ValueError(f"fault endpoint must be one of {list(ENDPOINTS)}, got {endpoint!r}")
+    account = rule.get("account")
+    if account is not None and (not isinstance(account, str) or not account.startswith("acct_")):
+        raise ValueError(f"fault account must be an account id ('acct_...'), got {account!r}")
     reason = rule.get("reason", "endpoint-rate")
     if reason not in RATE_LIMIT_REASONS:
         raise ValueError(f"fault reason must be one of {sorted(RATE_LIMIT_REASONS)}, got {reason!r}")
@@ -106,6 +142,7 @@ def parse_rule(rule: Mapping[str, Any], now: float) -> FaultRule:
     return FaultRule(
         kind=kind,
         endpoint=endpoint,
+        account=account,
         probability=probability,
         count=None if count is None else int(count),
         reason=reason,
@@ -134,12 +171,15 @@ class FaultInjector:
         with self._lock:
             return [rule.to_json() for rule in self._rules]
 
-    def draw(self, endpoint: str, kinds: frozenset[str]) -> FaultRule | None:
-        """The first rule of one of ``kinds`` that fires for this request, its count consumed; else ``None``."""
+    def draw(self, endpoint: str, kinds: frozenset[str], account: str) -> FaultRule | None:
+        """The first rule of one of ``kinds`` that fires for this request (made for ``account``, the platform's id
+        for the platform), its count consumed; else ``None``."""
         now = time.monotonic()
         with self._lock:
             for rule in self._rules:
                 if rule.kind not in kinds or rule.endpoint not in (None, endpoint):
+                    continue
+                if rule.account not in (None, account):
                     continue
                 if rule.duration_s is not None and now - rule.configured_at > rule.duration_s:
                     continue

@@ -1,4 +1,9 @@
-"""Idempotency keys, keyed by (key mode, ``Idempotency-Key``), with Stripe's rules.
+"""Idempotency keys, keyed by (:class:`~.accounts.Scope`, ``Idempotency-Key``), with Stripe's rules.
+
+Keys are scoped to the account a request acts on: the same key sent for the platform and for a connected account (or
+for two connected accounts) names two independent requests, and test and live keys never meet. Stripe's idempotency
+page (https://docs.stripe.com/api/idempotent_requests) does not say how keys are scoped across Connect accounts;
+per account is this server's choice.
 
 * A key is *reserved* when a request that passed rate limiting and validation starts executing; a second request
   with it meanwhile answers 409 ``idempotency_key_in_use`` (nothing stored for that second request).
@@ -14,6 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from .accounts import Scope
 from .errors import IDEMPOTENCY_ERROR, ApiError
 
 MAX_KEY_LENGTH = 255
@@ -34,13 +40,13 @@ class IdempotencyStore:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[tuple[str, str], StoredResult] = {}
+        self._entries: dict[tuple[Scope, str], StoredResult] = {}
 
     def reset(self) -> None:
         with self._lock:
             self._entries.clear()
 
-    def begin(self, mode: str, key: str, fingerprint: str) -> StoredResult | None:
+    def begin(self, scope: Scope, key: str, fingerprint: str) -> StoredResult | None:
         """Reserve ``key`` (``None``), or return the stored answer to replay; raises 409/400 on conflicts."""
         if len(key) > MAX_KEY_LENGTH:
             raise ApiError(
@@ -49,9 +55,9 @@ class IdempotencyStore:
                 code="parameter_invalid_string",
             )
         with self._lock:
-            entry = self._entries.get((mode, key))
+            entry = self._entries.get((scope, key))
             if entry is None:
-                self._entries[(mode, key)] = StoredResult(fingerprint)
+                self._entries[(scope, key)] = StoredResult(fingerprint)
                 return None
             if not entry.done:
                 raise ApiError(
@@ -71,18 +77,18 @@ class IdempotencyStore:
             return entry
 
     def complete(
-        self, mode: str, key: str, status: int, body: dict[str, Any], headers: dict[str, str], request_id: str
+        self, scope: Scope, key: str, status: int, body: dict[str, Any], headers: dict[str, str], request_id: str
     ) -> None:
         """Store the answer of the request holding the reservation."""
         with self._lock:
-            entry = self._entries.get((mode, key))
+            entry = self._entries.get((scope, key))
             if entry is not None:
                 entry.done, entry.status, entry.body = True, status, body
                 entry.headers, entry.request_id = dict(headers), request_id
 
-    def release(self, mode: str, key: str) -> None:
+    def release(self, scope: Scope, key: str) -> None:
         """Forget a reservation whose request failed before executing."""
         with self._lock:
-            entry = self._entries.get((mode, key))
+            entry = self._entries.get((scope, key))
             if entry is not None and not entry.done:
-                del self._entries[(mode, key)]
+                del self._entries[(scope, key)]

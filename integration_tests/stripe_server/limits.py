@@ -1,8 +1,16 @@
-"""Stripe's rate limiter, as token buckets per key mode: a global bucket and one per endpoint (route template).
+"""Stripe's rate limiter, as token buckets per account and key mode: a global bucket and one per endpoint.
 
 Defaults are Stripe's published numbers: global 100/s live and 25/s test, 25/s per endpoint, 20/s for search.
 Each bucket holds one second's worth of tokens (the burst) and starts full. A request takes a token from both its
 global and its endpoint bucket or from neither, so a refused request costs nothing.
+
+Connect: Stripe's rate-limit page (https://docs.stripe.com/rate-limits) says limits are "measured in API requests per
+second, per Stripe account" and the global limit "applies to total API usage per account"; a request with
+``Stripe-Account`` acts as the connected account (https://docs.stripe.com/connect/authentication). The page does not
+say in so many words whose rate limits such a request spends (it does for read *allocations*: a platform's reads on
+behalf of connected accounts use a separate platform allocation). Default ``connect_rate_limits="per_account"``:
+every connected account has its own buckets, separate from the platform's and from each other's. ``"platform"``
+makes connected-account requests spend the platform's buckets instead, to test the pessimistic reading.
 """
 
 from __future__ import annotations
@@ -13,7 +21,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from .accounts import Scope
+
 SEARCH_ENDPOINT = "GET /v1/customers/search"
+CONNECT_RATE_LIMITS = ("per_account", "platform")
 DEFAULT_RATE_LIMITS: dict[str, dict[str, float]] = {
     "live": {"global": 100.0, "endpoint": 25.0, "search": 20.0},
     "test": {"global": 25.0, "endpoint": 25.0, "search": 20.0},
@@ -55,27 +66,32 @@ class RateLimiter:
     def __init__(self, limits: Mapping[str, Mapping[str, float]] = DEFAULT_RATE_LIMITS) -> None:
         self._lock = threading.Lock()
         self._limits: dict[str, dict[str, float]] = {m: dict(v) for m, v in limits.items()}
-        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._buckets: dict[tuple[Scope, str], TokenBucket] = {}
+        self._per_account = True
 
     @property
     def limits(self) -> dict[str, dict[str, float]]:
         with self._lock:
             return copy.deepcopy(self._limits)
 
-    def configure(self, limits: Mapping[str, Mapping[str, float]]) -> None:
-        """New rates; every bucket starts full again."""
+    def configure(self, limits: Mapping[str, Mapping[str, float]], connect: str = "per_account") -> None:
+        """New rates and Connect accounting (see the module docstring); every bucket starts full again."""
+        if connect not in CONNECT_RATE_LIMITS:
+            raise ValueError(f"connect_rate_limits must be one of {list(CONNECT_RATE_LIMITS)}, got {connect!r}")
         with self._lock:
             self._limits = {m: dict(v) for m, v in limits.items()}
+            self._per_account = connect == "per_account"
             self._buckets.clear()
 
-    def acquire(self, mode: str, endpoint: str) -> str | None:
+    def acquire(self, scope: Scope, endpoint: str) -> str | None:
         """``None`` if the request may proceed (tokens taken), else ``"global-rate"`` or ``"endpoint-rate"``."""
         now = time.monotonic()
         with self._lock:
-            rates = self._limits[mode]
+            owner = scope if self._per_account else Scope(scope.mode)
+            rates = self._limits[scope.mode]
             endpoint_rate = rates["search"] if endpoint == SEARCH_ENDPOINT else rates["endpoint"]
-            global_bucket = self._bucket(mode, "*", rates["global"])
-            endpoint_bucket = self._bucket(mode, endpoint, endpoint_rate)
+            global_bucket = self._bucket(owner, "*", rates["global"])
+            endpoint_bucket = self._bucket(owner, endpoint, endpoint_rate)
             if not global_bucket.available(now):
                 return "global-rate"
             if not endpoint_bucket.available(now):
@@ -84,8 +100,8 @@ class RateLimiter:
             endpoint_bucket.tokens -= 1.0
             return None
 
-    def _bucket(self, mode: str, name: str, rate: float) -> TokenBucket:
-        bucket = self._buckets.get((mode, name))
+    def _bucket(self, owner: Scope, name: str, rate: float) -> TokenBucket:
+        bucket = self._buckets.get((owner, name))
         if bucket is None:
-            bucket = self._buckets[(mode, name)] = TokenBucket(rate)
+            bucket = self._buckets[(owner, name)] = TokenBucket(rate)
         return bucket

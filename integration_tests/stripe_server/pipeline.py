@@ -2,15 +2,18 @@
 
 1. route (404 for unknown URLs), then count the call;
 2. authentication (401);
-3. rate limits (429 with ``Stripe-Rate-Limited-Reason``, answered at once, nothing stored);
-4. pre-execution faults (see :mod:`.faults`);
-5. restricted-key permissions (403);
-6. parameter validation (400, nothing stored);
-7. idempotency: replay, mismatch (400 ``idempotency_error``), in use (409), or reserve the key;
-8. the simulated latency, slept *after* the reservation so concurrent duplicates really meet the 409;
-9. execution, with the execution faults; the answer is stored under the key (404s and injected 500s included).
-   A write that really happens (a 200, an injected 500 ``applied: true``, a ``lost_response``) records its
-   ``customer.*`` event with this request's ``Request-Id`` and ``Idempotency-Key``; a replay executes nothing.
+3. the Connect account (``Stripe-Account`` / ``Stripe-Context``): 403 ``account_invalid`` for an account the key
+   cannot use (see :mod:`.accounts`); from here on everything acts on the request's scope (mode and account);
+4. rate limits (429 with ``Stripe-Rate-Limited-Reason``, answered at once, nothing stored), the connected account's
+   own buckets or the platform's (``connect_rate_limits``, see :mod:`.limits`);
+5. pre-execution faults (see :mod:`.faults`);
+6. restricted-key permissions (403);
+7. parameter validation (400, nothing stored);
+8. idempotency, keys scoped to the account: replay, mismatch (400 ``idempotency_error``), in use (409), or reserve;
+9. the simulated latency, slept *after* the reservation so concurrent duplicates really meet the 409;
+10. execution, with the execution faults; the answer is stored under the key (404s and injected 500s included).
+    A write that really happens (a 200, an injected 500 ``applied: true``, a ``lost_response``) records its
+    events with this request's ``Request-Id`` and ``Idempotency-Key``; a replay executes nothing.
 
 Every answer except a 429 waits for the simulated latency once; locks are never held while sleeping.
 """
@@ -22,7 +25,8 @@ import logging
 import time
 from typing import Any
 
-from .auth import check_permission
+from .accounts import Scope
+from .auth import ACCOUNT_ID, check_permission
 from .errors import API_ERROR, ApiError, unknown_param
 from .events import RequestOrigin
 from .faults import DURING_EXECUTION, PRE_EXECUTION, FaultRule
@@ -43,6 +47,7 @@ class _Context:
         self.request = request
         self.request_id = random_id("req_")
         self.livemode = False
+        self.account = ACCOUNT_ID
         self.slept = False
 
     def sleep(self, state: ServerState) -> None:
@@ -131,22 +136,26 @@ class ApiPipeline:
         state.stats.call(route.endpoint)
         key = state.keys.authenticate(request.headers.get("authorization"))
         ctx.livemode = key.livemode
+        scope = state.accounts.resolve(key, request.headers)
+        ctx.account = scope.account or ACCOUNT_ID
+        if scope.account is not None:
+            state.stats.account_call(scope.account)
         if state.settings.enforce_rate_limits:
-            reason = state.limiter.acquire(key.mode, route.endpoint)
+            reason = state.limiter.acquire(scope, route.endpoint)
             if reason is not None:
                 state.stats.rate_limited(reason)
                 raise _rate_limited(reason)
-        fault = state.faults.draw(route.endpoint, PRE_EXECUTION)
+        fault = state.faults.draw(route.endpoint, PRE_EXECUTION, ctx.account)
         if fault is not None:
             return self._pre_execution_fault(fault, ctx)
-        check_permission(key, route.write, route.resource)
+        check_permission(key, route.write, route.resource, ctx.account)
         pairs = parse_pairs(request.query)
         if request.method == "POST":
             pairs += parse_pairs(request.body.decode("utf-8", "replace"))
         params = validate(decode(pairs), route.schema)
         idem_key = ctx.idempotency_key
         if idem_key:
-            stored = state.idempotency.begin(key.mode, idem_key, fingerprint(request.method, request.path, pairs))
+            stored = state.idempotency.begin(scope, idem_key, fingerprint(request.method, request.path, pairs))
             if stored is not None:
                 state.stats.replay()
                 ctx.sleep(state)
@@ -154,14 +163,14 @@ class ApiPipeline:
                 return Outcome(stored.status, stored.body, ctx.headers(extra))
         try:
             ctx.sleep(state)
-            sent, answer = self._execute(ctx, key.mode, route, params)
+            sent, answer = self._execute(ctx, scope, route, params)
         except BaseException:
             if idem_key:
-                state.idempotency.release(key.mode, idem_key)
+                state.idempotency.release(scope, idem_key)
             raise
         if idem_key:
             state.idempotency.complete(
-                key.mode, idem_key, answer.status, _as_dict(answer.body), _storable(answer.headers), ctx.request_id
+                scope, idem_key, answer.status, _as_dict(answer.body), _storable(answer.headers), ctx.request_id
             )
         return sent
 
@@ -198,21 +207,21 @@ class ApiPipeline:
         ctx.sleep(self.state)
         return Outcome(0, drop="reset")
 
-    def _execute(self, ctx: _Context, mode: str, route: Route, params: dict[str, Any]) -> tuple[Outcome, Outcome]:
+    def _execute(self, ctx: _Context, scope: Scope, route: Route, params: dict[str, Any]) -> tuple[Outcome, Outcome]:
         """Run the operation with the execution faults: (what to send, what to store under the key).
 
         404s become stored answers; 400s (checks only the store can make) propagate and the key is released."""
         state = self.state
-        fault = state.faults.draw(route.endpoint, DURING_EXECUTION)
+        fault = state.faults.draw(route.endpoint, DURING_EXECUTION, ctx.account)
         if fault is not None and fault.kind == "error_500":
             state.stats.fault("error_500")
             if fault.applied:
                 with contextlib.suppress(ApiError):  # the event, if any, is recorded: the write happened
-                    execute(state.store, state.events, mode, route, params, ctx.origin())
+                    execute(state, scope, route, params, ctx.origin())
             failed = ctx.error(_server_error())
             return failed, failed
         try:
-            body = execute(state.store, state.events, mode, route, params, ctx.origin())
+            body = execute(state, scope, route, params, ctx.origin())
             outcome = Outcome(200, body, ctx.headers())
         except ApiError as err:
             if err.status == 400:

@@ -1,8 +1,12 @@
-"""The customer and event endpoints: which route a request is, which schema its parameters follow, what it does.
+"""Every API endpoint: which route a request is, which schema its parameters follow, what it does.
 
 Endpoint names are Stripe's rate-limit unit, the route template (``POST /v1/customers/{id}``), and are what
-``stats()["calls"]`` counts. Customer writes pass the request's :class:`~.events.RequestOrigin` to the store, which
-records their event; ``GET /v1/events`` and ``GET /v1/events/{id}`` read the event log.
+``stats()["calls"]`` counts and faults target. Writes pass the request's :class:`~.events.RequestOrigin` to the
+store, which records their events; ``GET /v1/events`` and ``GET /v1/events/{id}`` read the event log. Everything
+acts on the request's :class:`~.accounts.Scope` (key mode and Connect account).
+
+``/v1/products/search`` and ``/v1/prices/search`` exist on Stripe but not here: they answer 404 "Unrecognized
+request URL" rather than being taken for an object id.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from . import catalog_schemas as cs
+from .accounts import Scope
 from .errors import ApiError, invalid_string, param_error
 from .events import EventLog, EventQuery, RequestOrigin
 from .search import parse_query
@@ -31,14 +37,70 @@ from .validation import (
     Obj,
 )
 
-_ID_PATH_RE = re.compile(r"^/v1/customers/([^/]+)$")
-_EVENT_PATH_RE = re.compile(r"^/v1/events/([^/]+)$")
+if TYPE_CHECKING:
+    from .state import ServerState
+
+# collection -> (resource, {(method, template suffix): (schema, write)}); suffix "" is the collection itself
+_COLLECTIONS: dict[str, tuple[str, dict[tuple[str, str], tuple[Obj, bool]]]] = {
+    "customers": (
+        "customer",
+        {
+            ("POST", ""): (CUSTOMER_CREATE, True),
+            ("GET", ""): (CUSTOMER_LIST, False),
+            ("GET", "/search"): (CUSTOMER_SEARCH, False),
+            ("POST", "/{id}"): (CUSTOMER_UPDATE, True),
+            ("GET", "/{id}"): (CUSTOMER_RETRIEVE, False),
+            ("DELETE", "/{id}"): (CUSTOMER_DELETE, True),
+        },
+    ),
+    "events": ("event", {("GET", ""): (EVENT_LIST, False), ("GET", "/{id}"): (EVENT_RETRIEVE, False)}),
+    "products": (
+        "product",
+        {
+            ("POST", ""): (cs.PRODUCT_CREATE, True),
+            ("GET", ""): (cs.PRODUCT_LIST, False),
+            ("POST", "/{id}"): (cs.PRODUCT_UPDATE, True),
+            ("GET", "/{id}"): (cs.RETRIEVE, False),
+            ("DELETE", "/{id}"): (cs.DELETE, True),
+        },
+    ),
+    "prices": (
+        "price",
+        {
+            ("POST", ""): (cs.PRICE_CREATE, True),
+            ("GET", ""): (cs.PRICE_LIST, False),
+            ("POST", "/{id}"): (cs.PRICE_UPDATE, True),
+            ("GET", "/{id}"): (cs.RETRIEVE, False),
+        },
+    ),
+    "coupons": (
+        "coupon",
+        {
+            ("POST", ""): (cs.COUPON_CREATE, True),
+            ("GET", ""): (cs.COUPON_LIST, False),
+            ("POST", "/{id}"): (cs.COUPON_UPDATE, True),
+            ("GET", "/{id}"): (cs.RETRIEVE, False),
+            ("DELETE", "/{id}"): (cs.DELETE, True),
+        },
+    ),
+    "promotion_codes": (
+        "promotion_code",
+        {
+            ("POST", ""): (cs.PROMOTION_CODE_CREATE, True),
+            ("GET", ""): (cs.PROMOTION_CODE_LIST, False),
+            ("POST", "/{id}"): (cs.PROMOTION_CODE_UPDATE, True),
+            ("GET", "/{id}"): (cs.RETRIEVE, False),
+        },
+    ),
+}
+_SEARCHABLE = frozenset({"customers"})
+_STRIPE_SEARCH_ONLY = frozenset({"products", "prices"})  # Stripe has these searches; this server does not
 
 
 @dataclass(frozen=True)
 class Route:
-    """``resource`` ("customer" or "event") is what restricted-key permissions are about; ``object_id`` the id in
-    the path, if any."""
+    """``resource`` ("customer", "event", "product", ...) is what restricted-key permissions are about;
+    ``object_id`` the id in the path, if any."""
 
     endpoint: str
     schema: Obj
@@ -49,32 +111,25 @@ class Route:
 
 def match_route(method: str, path: str) -> Route | None:
     """The route for ``method path``, or ``None`` (Stripe answers 404 "Unrecognized request URL")."""
-    if path == "/v1/customers":
-        if method == "POST":
-            return Route("POST /v1/customers", CUSTOMER_CREATE, True)
-        if method == "GET":
-            return Route("GET /v1/customers", CUSTOMER_LIST, False)
+    parts = path.split("/")
+    if len(parts) not in (3, 4) or parts[0] or parts[1] != "v1" or parts[2] not in _COLLECTIONS:
         return None
-    if path == "/v1/customers/search" and method == "GET":
-        return Route("GET /v1/customers/search", CUSTOMER_SEARCH, False)
-    if path == "/v1/events":
-        return Route("GET /v1/events", EVENT_LIST, False, resource="event") if method == "GET" else None
-    event_match = _EVENT_PATH_RE.match(path)
-    if event_match is not None:
-        if method != "GET":
+    collection = parts[2]
+    resource, specs = _COLLECTIONS[collection]
+    object_id = None
+    suffix = ""
+    if len(parts) == 4:
+        if not parts[3]:
             return None
-        return Route("GET /v1/events/{id}", EVENT_RETRIEVE, False, unquote(event_match.group(1)), "event")
-    match = _ID_PATH_RE.match(path)
-    if match is None:
+        if parts[3] == "search" and (collection in _SEARCHABLE or collection in _STRIPE_SEARCH_ONLY):
+            suffix = "/search"
+        else:
+            suffix, object_id = "/{id}", unquote(parts[3])
+    spec = specs.get((method, suffix))
+    if spec is None:
         return None
-    customer_id = unquote(match.group(1))
-    if method == "POST":
-        return Route("POST /v1/customers/{id}", CUSTOMER_UPDATE, True, customer_id)
-    if method == "GET":
-        return Route("GET /v1/customers/{id}", CUSTOMER_RETRIEVE, False, customer_id)
-    if method == "DELETE":
-        return Route("DELETE /v1/customers/{id}", CUSTOMER_DELETE, True, customer_id)
-    return None
+    schema, write = spec
+    return Route(f"{method} /v1/{collection}{suffix}", schema, write, object_id, resource)
 
 
 def unrecognized_url(method: str, path: str) -> ApiError:
@@ -85,32 +140,66 @@ def unrecognized_url(method: str, path: str) -> ApiError:
     )
 
 
+Handler = Callable[["ServerState", Scope, Route, dict[str, Any], RequestOrigin], dict[str, Any]]
+
+
 def execute(
-    store: CustomerStore, events: EventLog, mode: str, route: Route, params: dict[str, Any], origin: RequestOrigin
+    state: ServerState, scope: Scope, route: Route, params: dict[str, Any], origin: RequestOrigin
 ) -> dict[str, Any]:
     """Perform the operation; the answer body (status 200) or an :class:`ApiError`. Writes that succeed record
-    their event with ``origin``."""
-    endpoint = route.endpoint
-    if endpoint == "POST /v1/customers":
-        return store.create(mode, params, origin=origin)
-    if endpoint == "GET /v1/customers":
-        return _list(store, mode, params)
-    if endpoint == "GET /v1/customers/search":
-        return _search(store, mode, params)
-    if endpoint == "GET /v1/events":
-        return _list_events(events, mode, params)
-    object_id = route.object_id
-    assert object_id is not None
-    if endpoint == "GET /v1/events/{id}":
-        return events.retrieve(mode, object_id)
-    if endpoint == "POST /v1/customers/{id}":
-        return store.update(mode, object_id, params, origin=origin)
-    if endpoint == "GET /v1/customers/{id}":
-        return store.retrieve(mode, object_id)
-    return store.delete(mode, object_id, origin=origin)
+    their events with ``origin``."""
+    return _HANDLERS[route.endpoint](state, scope, route, params, origin)
 
 
-def _list(store: CustomerStore, mode: str, params: dict[str, Any]) -> dict[str, Any]:
+def _id(route: Route) -> str:
+    assert route.object_id is not None
+    return route.object_id
+
+
+def _customer_handlers() -> dict[str, Handler]:
+    return {
+        "POST /v1/customers": lambda st, sc, r, p, o: st.store.create(sc, p, origin=o),
+        "GET /v1/customers": lambda st, sc, r, p, o: _list(st.store, sc, p),
+        "GET /v1/customers/search": lambda st, sc, r, p, o: _search(st.store, sc, p),
+        "POST /v1/customers/{id}": lambda st, sc, r, p, o: st.store.update(sc, _id(r), p, origin=o),
+        "GET /v1/customers/{id}": lambda st, sc, r, p, o: st.store.retrieve(sc, _id(r)),
+        "DELETE /v1/customers/{id}": lambda st, sc, r, p, o: st.store.delete(sc, _id(r), origin=o),
+        "GET /v1/events": lambda st, sc, r, p, o: _list_events(st.events, sc, p),
+        "GET /v1/events/{id}": lambda st, sc, r, p, o: st.events.retrieve(sc, _id(r)),
+    }
+
+
+def _catalog_handlers(collection: str, kind: str) -> dict[str, Handler]:
+    base = f"/v1/{collection}"
+
+    def list_(st: ServerState, sc: Scope, r: Route, p: dict[str, Any], o: RequestOrigin) -> dict[str, Any]:
+        if "ids" in p and ("starting_after" in p or "ending_before" in p):
+            cursor = "starting_after" if "starting_after" in p else "ending_before"
+            raise param_error(
+                "parameters_exclusive", f"You may only specify one of these parameters: ids, {cursor}.", "ids"
+            )
+        data, has_more = st.catalog.list_page(sc, kind, p)
+        return {"object": "list", "url": base, "has_more": has_more, "data": data}
+
+    return {
+        f"POST {base}": lambda st, sc, r, p, o: st.catalog.create(sc, kind, p, origin=o),
+        f"GET {base}": list_,
+        f"POST {base}/{{id}}": lambda st, sc, r, p, o: st.catalog.update(sc, kind, _id(r), p, o),
+        f"GET {base}/{{id}}": lambda st, sc, r, p, o: st.catalog.retrieve(sc, kind, _id(r), p),
+        f"DELETE {base}/{{id}}": lambda st, sc, r, p, o: st.catalog.delete(sc, kind, _id(r), o),
+    }
+
+
+_HANDLERS: dict[str, Handler] = {
+    **_customer_handlers(),
+    **_catalog_handlers("products", "product"),
+    **_catalog_handlers("prices", "price"),
+    **_catalog_handlers("coupons", "coupon"),
+    **_catalog_handlers("promotion_codes", "promotion_code"),
+}
+
+
+def _list(store: CustomerStore, scope: Scope, params: dict[str, Any]) -> dict[str, Any]:
     if "starting_after" in params and "ending_before" in params:
         raise param_error(
             "parameters_exclusive",
@@ -124,11 +213,11 @@ def _list(store: CustomerStore, mode: str, params: dict[str, Any]) -> dict[str, 
         email=params.get("email"),
         created=params.get("created", {}),
     )
-    data, has_more = store.list_page(mode, query)
+    data, has_more = store.list_page(scope, query)
     return {"object": "list", "url": "/v1/customers", "has_more": has_more, "data": data}
 
 
-def _list_events(events: EventLog, mode: str, params: dict[str, Any]) -> dict[str, Any]:
+def _list_events(events: EventLog, scope: Scope, params: dict[str, Any]) -> dict[str, Any]:
     if "starting_after" in params and "ending_before" in params:
         raise param_error(
             "parameters_exclusive",
@@ -147,7 +236,7 @@ def _list_events(events: EventLog, mode: str, params: dict[str, Any]) -> dict[st
         types=None if types is None else frozenset(types),
         delivery_success=params.get("delivery_success"),
     )
-    data, has_more = events.list_page(mode, query)
+    data, has_more = events.list_page(scope, query)
     return {"object": "list", "url": "/v1/events", "has_more": has_more, "data": data}
 
 
@@ -168,11 +257,11 @@ def _page_offset(token: str | None) -> int:
     return offset
 
 
-def _search(store: CustomerStore, mode: str, params: dict[str, Any]) -> dict[str, Any]:
+def _search(store: CustomerStore, scope: Scope, params: dict[str, Any]) -> dict[str, Any]:
     query = parse_query(params["query"])
     offset = _page_offset(params.get("page"))
     limit = params.get("limit", 10)
-    hits = store.search(mode, query.matches)
+    hits = store.search(scope, query.matches)
     page = hits[offset : offset + limit]
     has_more = len(hits) > offset + limit
     result: dict[str, Any] = {

@@ -32,6 +32,7 @@ class StripeServer:
         search_lag_s: float = 0.0,
         enforce_rate_limits: bool = True,
         rate_limits: Mapping[str, Mapping[str, float]] | None = None,
+        connect_rate_limits: str = "per_account",
     ) -> None:
         self._host = host
         self._port = port
@@ -41,6 +42,7 @@ class StripeServer:
                 latency_jitter_ms=float(latency_jitter_ms),
                 search_lag_s=float(search_lag_s),
                 enforce_rate_limits=enforce_rate_limits,
+                connect_rate_limits=connect_rate_limits,
                 seed=seed,
                 rate_limits=merge_rate_limits(DEFAULT_RATE_LIMITS, rate_limits or {}),
             )

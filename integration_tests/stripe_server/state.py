@@ -1,7 +1,8 @@
 """Everything one server instance knows, and the settings the control API changes.
 
 Kept apart from HTTP so the API pipeline and the control endpoints share one object with explicit parts: the
-store and its event log, idempotency keys, rate limiter, fault rules, key registry, counters and the seeded randomness.
+customer and catalog stores and their event log, the connected accounts, idempotency keys, rate limiter, fault
+rules, key registry, counters and the seeded randomness.
 ``reset()`` returns to the settings the server was *started* with (constructor or CLI), not to global defaults.
 """
 
@@ -12,11 +13,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from .accounts import AccountRegistry
 from .auth import KeyRegistry
+from .catalog import CatalogStore
 from .events import EventLog
 from .faults import FaultInjector
 from .idempotency import IdempotencyStore
-from .limits import DEFAULT_RATE_LIMITS, RateLimiter, merge_rate_limits
+from .limits import CONNECT_RATE_LIMITS, DEFAULT_RATE_LIMITS, RateLimiter, merge_rate_limits
 from .rng import LockedRandom
 from .stats import Stats
 from .store import CustomerStore
@@ -31,6 +34,7 @@ _SETTING_KEYS = frozenset(
         "faults",
         "revoked_keys",
         "seed",
+        "connect_rate_limits",
     }
 )
 
@@ -41,6 +45,7 @@ class Settings:
     latency_jitter_ms: float = 0.0
     search_lag_s: float = 0.0
     enforce_rate_limits: bool = True
+    connect_rate_limits: str = "per_account"
     seed: int = 0
     rate_limits: dict[str, dict[str, float]] = field(default_factory=lambda: merge_rate_limits(DEFAULT_RATE_LIMITS, {}))
 
@@ -61,6 +66,8 @@ class ServerState:
         self.initial = initial
         self.events = EventLog()
         self.store = CustomerStore(self.events)
+        self.catalog = CatalogStore(self.events, self.store.exists)
+        self.accounts = AccountRegistry()
         self.idempotency = IdempotencyStore()
         self.limiter = RateLimiter(initial.rate_limits)
         self.rng = LockedRandom(initial.seed)
@@ -77,8 +84,11 @@ class ServerState:
             return self._settings
 
     def reset(self) -> None:
-        """Forget customers, events, keys, counters, faults and revocations; back to the start-up settings."""
+        """Forget customers, catalog objects, accounts, events, keys, counters, faults and revocations; back to the
+        start-up settings."""
         self.store.reset()
+        self.catalog.reset()
+        self.accounts.reset()
         self.events.reset()
         self.idempotency.reset()
         self.faults.configure([])
@@ -103,6 +113,10 @@ class ServerState:
             if not isinstance(updates["enforce_rate_limits"], bool):
                 raise ValueError("enforce_rate_limits must be true or false")
             changes["enforce_rate_limits"] = updates["enforce_rate_limits"]
+        if "connect_rate_limits" in updates:
+            if updates["connect_rate_limits"] not in CONNECT_RATE_LIMITS:
+                raise ValueError(f"connect_rate_limits must be one of {list(CONNECT_RATE_LIMITS)}")
+            changes["connect_rate_limits"] = updates["connect_rate_limits"]
         if "seed" in updates:
             if isinstance(updates["seed"], bool) or not isinstance(updates["seed"], int):
                 raise ValueError("seed must be an integer")
@@ -123,8 +137,8 @@ class ServerState:
         new = replace(current, **changes)
         with self._lock:
             self._settings = new
-        if "rate_limits" in changes:
-            self.limiter.configure(new.rate_limits)
+        if "rate_limits" in changes or "connect_rate_limits" in changes:
+            self.limiter.configure(new.rate_limits, new.connect_rate_limits)
         if "seed" in changes:
             self.rng.reseed(new.seed)
         self.store.search_lag_s = new.search_lag_s
@@ -143,6 +157,6 @@ class ServerState:
         return max(0.0, self.rng.uniform(low, high)) / 1000.0
 
     def _apply(self, settings: Settings) -> None:
-        self.limiter.configure(settings.rate_limits)
+        self.limiter.configure(settings.rate_limits, settings.connect_rate_limits)
         self.rng.reseed(settings.seed)
         self.store.search_lag_s = settings.search_lag_s

@@ -1,9 +1,10 @@
 """Counters for tests and the benchmark: what the connector really sent and what it met.
 
-``calls`` counts every request routed to an endpoint, whatever its outcome (401, 429 and replays included): the
-customer endpoints are always listed (0 when unused), the event endpoints only once called (so totals and
-snapshots from before events existed keep their shape). ``requests_total`` counts every API request, unknown URLs
-included. Control requests are never counted.
+``calls`` counts every request routed to an endpoint, whatever its outcome (401, 403, 429 and replays included):
+the customer endpoints are always listed (0 when unused), the others (events, products, prices, coupons, promotion
+codes) only once called, so totals and snapshots from before they existed keep their shape. ``calls_by_account``
+counts requests that resolved to a connected account, by account id. ``requests_total`` counts every API request,
+unknown URLs included. Control requests are never counted.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Stats:
     def reset(self) -> None:
         with self._lock:
             self._calls = dict.fromkeys(CUSTOMER_ENDPOINTS, 0)
+            self._by_account: dict[str, int] = {}
             self._rate_limited: dict[str, int] = {"global-rate": 0, "endpoint-rate": 0}
             self._faults = dict.fromkeys(sorted(KINDS), 0)
             self._statuses: dict[str, int] = {}
@@ -50,6 +52,10 @@ class Stats:
         with self._lock:
             self._calls[endpoint] = self._calls.get(endpoint, 0) + 1
 
+    def account_call(self, account: str) -> None:
+        with self._lock:
+            self._by_account[account] = self._by_account.get(account, 0) + 1
+
     def rate_limited(self, reason: str) -> None:
         with self._lock:
             self._rate_limited[reason] = self._rate_limited.get(reason, 0) + 1
@@ -70,6 +76,7 @@ class Stats:
         with self._lock:
             return {
                 "calls": dict(self._calls),
+                "calls_by_account": dict(self._by_account),
                 "rate_limited": dict(self._rate_limited),
                 "lock_timeouts": self._lock_timeouts,
                 "faults_injected": dict(self._faults),

@@ -1,4 +1,4 @@
-"""The customer store: one per key mode (test and live see separate data), guarded by one lock.
+"""The customer store: one per :class:`~.accounts.Scope` (key mode and account see separate data), one lock.
 
 Published customer objects are immutable snapshots (see :mod:`.customers`), so readers get references and JSON
 encoding happens outside the lock. Each customer keeps its recent versions with a monotonic timestamp so search can
@@ -22,10 +22,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .accounts import Scope
 from .customers import apply_params, deleted_stub, new_customer
 from .errors import ApiError, no_such_customer
-from .events import EventLog, RequestOrigin, created_bounds, previous_attributes
+from .events import EventLog, RequestOrigin, previous_attributes
 from .rng import random_id
+from .table import created_bounds
 
 Snapshot = dict[str, Any]
 SortKey = tuple[int, int]
@@ -66,29 +68,35 @@ class ListQuery:
 
 
 class CustomerStore:
-    """Customers of both modes; every public method takes the lock once."""
+    """Customers of every scope; every public method takes the lock once."""
 
     def __init__(self, events: EventLog | None = None) -> None:
         self.events = events if events is not None else EventLog()
         self._lock = threading.Lock()
-        self._modes: dict[str, _ModeData] = {"test": _ModeData(), "live": _ModeData()}
+        self._scopes: dict[Scope, _ModeData] = {}
         self._seq = 0
         self.search_lag_s = 0.0
 
     def reset(self) -> None:
         with self._lock:
-            self._modes = {"test": _ModeData(), "live": _ModeData()}
+            self._scopes = {}
+
+    def _data(self, scope: Scope) -> _ModeData:
+        data = self._scopes.get(scope)
+        if data is None:
+            data = self._scopes[scope] = _ModeData()
+        return data
 
     # --- writes -------------------------------------------------------------------------------------------------
     def create(
-        self, mode: str, params: Mapping[str, Any], created: int | None = None, origin: RequestOrigin | None = None
+        self, scope: Scope, params: Mapping[str, Any], created: int | None = None, origin: RequestOrigin | None = None
     ) -> Snapshot:
         """A new customer; ``created`` may be forced (control-API seeding only); ``origin`` records its event."""
         when = int(time.time()) if created is None else created
         customer_id = random_id("cus_")
-        obj = apply_params(new_customer(customer_id, when, mode == "live"), params)
+        obj = apply_params(new_customer(customer_id, when, scope.livemode), params)
         with self._lock:
-            data = self._modes[mode]
+            data = self._data(scope)
             self._seq += 1
             record = CustomerRecord(customer_id, self._seq, when, obj)
             data.records[customer_id] = record
@@ -102,51 +110,57 @@ class CustomerStore:
                 data.live_sorted.insert(pos, record)
                 data.live_keys.insert(pos, record.key)
             if origin is not None:
-                self.events.record(mode, "customer.created", obj, origin, when)
+                self.events.record(scope, "customer.created", obj, origin, when)
         return obj
 
     def update(
-        self, mode: str, customer_id: str, params: Mapping[str, Any], origin: RequestOrigin | None = None
+        self, scope: Scope, customer_id: str, params: Mapping[str, Any], origin: RequestOrigin | None = None
     ) -> Snapshot:
         with self._lock:
-            record = self._live(mode, customer_id)
+            record = self._live(scope, customer_id)
             old = record.obj
             obj = apply_params(old, params)
             record.obj = obj
             if old.get("email") != obj.get("email"):
-                self._index_email(self._modes[mode], record, old.get("email"))
+                self._index_email(self._data(scope), record, old.get("email"))
             self._publish(record, obj)
             if origin is not None:
                 previous = previous_attributes(old, obj)
                 if previous:
-                    self.events.record(mode, "customer.updated", obj, origin, int(time.time()), previous)
+                    self.events.record(scope, "customer.updated", obj, origin, int(time.time()), previous)
             return obj
 
-    def delete(self, mode: str, customer_id: str, origin: RequestOrigin | None = None) -> Snapshot:
+    def delete(self, scope: Scope, customer_id: str, origin: RequestOrigin | None = None) -> Snapshot:
         with self._lock:
-            data = self._modes[mode]
-            record = self._live(mode, customer_id)
+            data = self._data(scope)
+            record = self._live(scope, customer_id)
             record.deleted = True
             _unindex_email(data, record, record.obj.get("email"))
             pos = bisect.bisect_left(data.live_keys, record.key)
             del data.live_sorted[pos], data.live_keys[pos]
             self._publish(record, None)
             if origin is not None:  # Stripe's customer.deleted carries the full customer as it was, no ``deleted``
-                self.events.record(mode, "customer.deleted", record.obj, origin, int(time.time()))
+                self.events.record(scope, "customer.deleted", record.obj, origin, int(time.time()))
         return deleted_stub(customer_id)
 
     # --- reads --------------------------------------------------------------------------------------------------
-    def retrieve(self, mode: str, customer_id: str) -> Snapshot:
+    def retrieve(self, scope: Scope, customer_id: str) -> Snapshot:
         with self._lock:
-            record = self._modes[mode].records.get(customer_id)
+            record = self._data(scope).records.get(customer_id)
             if record is None:
-                raise self._missing(mode, customer_id)
+                raise self._missing(scope, customer_id)
             return deleted_stub(customer_id) if record.deleted else record.obj
 
-    def list_page(self, mode: str, query: ListQuery) -> tuple[list[Snapshot], bool]:
+    def exists(self, scope: Scope, customer_id: str) -> bool:
+        """Whether a customer that is not deleted has this id (other objects' ``customer`` parameters)."""
+        with self._lock:
+            record = self._data(scope).records.get(customer_id)
+            return record is not None and not record.deleted
+
+    def list_page(self, scope: Scope, query: ListQuery) -> tuple[list[Snapshot], bool]:
         """One page, newest first, and whether more exist beyond it in the paging direction."""
         with self._lock:
-            data = self._modes[mode]
+            data = self._data(scope)
             if query.email is not None:
                 items = sorted(data.by_email.get(query.email, []), key=lambda r: r.key)
                 keys = [r.key for r in items]
@@ -165,10 +179,10 @@ class CustomerStore:
             page = items[max(lo, hi - limit) : hi]
             return [r.obj for r in reversed(page)], hi - lo > limit
 
-    def search(self, mode: str, predicate: Callable[[Snapshot], bool]) -> list[Snapshot]:
+    def search(self, scope: Scope, predicate: Callable[[Snapshot], bool]) -> list[Snapshot]:
         """Current objects of live customers whose indexed version (``search_lag_s`` old) matches, newest first."""
         with self._lock:
-            data = self._modes[mode]
+            data = self._data(scope)
             if self.search_lag_s <= 0:
                 candidates = [(r.obj, r.obj) for r in data.live_sorted]
             else:
@@ -180,27 +194,27 @@ class CustomerStore:
                         candidates.append((indexed, record.obj))
         return [current for indexed, current in reversed(candidates) if predicate(indexed)]
 
-    def all_customers(self, mode: str, include_deleted: bool) -> list[Snapshot]:
+    def all_customers(self, scope: Scope, include_deleted: bool) -> list[Snapshot]:
         """Oldest first (control API); deleted ones, when asked for, are their last state plus ``deleted: true``."""
         with self._lock:
-            records = sorted(self._modes[mode].records.values(), key=lambda r: r.key)
+            records = sorted(self._data(scope).records.values(), key=lambda r: r.key)
         return [{**r.obj, "deleted": True} if r.deleted else r.obj for r in records if include_deleted or not r.deleted]
 
     # --- internals (lock held) ----------------------------------------------------------------------------------
-    def _live(self, mode: str, customer_id: str) -> CustomerRecord:
-        record = self._modes[mode].records.get(customer_id)
+    def _live(self, scope: Scope, customer_id: str) -> CustomerRecord:
+        record = self._data(scope).records.get(customer_id)
         if record is None or record.deleted:
-            raise self._missing(mode, customer_id)
+            raise self._missing(scope, customer_id)
         return record
 
-    def _missing(self, mode: str, customer_id: str) -> ApiError:
-        """Stripe's 404, with its hint when the id exists in the other mode's data."""
+    def _missing(self, scope: Scope, customer_id: str) -> ApiError:
+        """Stripe's 404, with its hint when the id exists in the same account's other mode."""
         error = no_such_customer(customer_id)
-        other = "live" if mode == "test" else "test"
-        if customer_id in self._modes[other].records:
+        other = scope.other_mode()
+        if customer_id in self._data(other).records:
             error.message = (
-                f"No such customer: '{customer_id}'; a similar object exists in {other} mode, but a {mode} mode key "
-                "was used to make this request."
+                f"No such customer: '{customer_id}'; a similar object exists in {other.mode} mode, but a "
+                f"{scope.mode} mode key was used to make this request."
             )
         return error
 

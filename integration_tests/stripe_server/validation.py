@@ -1,4 +1,4 @@
-"""Parameter schemas and validation, mirroring the SDK's TypedDicts for customers and events (``stripe.params``).
+"""Parameter validation, and the customer and event schemas (the SDK's TypedDicts in ``stripe.params``).
 
 Validation turns decoded form values into typed, normalised values: integers become ``int``, booleans ``bool``,
 arrays ``list``, and ``""`` becomes ``None`` wherever Stripe lets a value be unset (the store reads ``None`` as
@@ -9,166 +9,76 @@ changes, so validation failures are never stored under an idempotency key.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .errors import ApiError, empty_param, invalid_string, missing_param, param_error, unknown_param
+from .nodes import (  # re-exported: the node types are part of this module's interface
+    Arr,
+    Bool,
+    Currency,
+    DecimalStr,
+    Email,
+    Enum,
+    Int,
+    IntOrInf,
+    IntOrRange,
+    Map,
+    Metadata,
+    Node,
+    Num,
+    Obj,
+    Str,
+)
+from .schemas import (  # re-exported for callers that import schemas from here
+    CUSTOMER_CREATE,
+    CUSTOMER_DELETE,
+    CUSTOMER_LIST,
+    CUSTOMER_RETRIEVE,
+    CUSTOMER_SEARCH,
+    CUSTOMER_UPDATE,
+    EVENT_LIST,
+    EVENT_RETRIEVE,
+    EVENT_TYPES_MAX,
+    IGNORED_FIELDS,
+)
 
+__all__ = [
+    "CUSTOMER_CREATE",
+    "CUSTOMER_DELETE",
+    "CUSTOMER_LIST",
+    "CUSTOMER_RETRIEVE",
+    "CUSTOMER_SEARCH",
+    "CUSTOMER_UPDATE",
+    "EVENT_LIST",
+    "EVENT_RETRIEVE",
+    "EVENT_TYPES_MAX",
+    "IGNORED_FIELDS",
+    "METADATA_MAX_KEYS",
+    "Arr",
+    "Bool",
+    "Currency",
+    "DecimalStr",
+    "Email",
+    "Enum",
+    "Int",
+    "IntOrInf",
+    "IntOrRange",
+    "Map",
+    "Metadata",
+    "Node",
+    "Num",
+    "Obj",
+    "Str",
+    "is_plausible_email",
+    "validate",
+]
+
+_CURRENCY_RE = re.compile(r"[a-z]{3}")
+_DECIMAL_RE = re.compile(r"\d+(\.\d{1,12})?")
 METADATA_MAX_KEYS = 50
 METADATA_KEY_MAX = 40
 METADATA_VALUE_MAX = 500
-
-
-@dataclass(frozen=True)
-class Str:
-    emptyable: bool = True
-
-
-@dataclass(frozen=True)
-class Int:
-    minimum: int | None = None
-    maximum: int | None = None
-
-
-@dataclass(frozen=True)
-class Bool:
-    pass
-
-
-@dataclass(frozen=True)
-class Enum:
-    choices: tuple[str, ...]
-    emptyable: bool = False
-
-
-@dataclass(frozen=True)
-class Email:
-    pass
-
-
-@dataclass(frozen=True)
-class Metadata:
-    pass
-
-
-@dataclass(frozen=True)
-class Obj:
-    fields: Mapping[str, Node]
-    required: frozenset[str] = frozenset()
-    emptyable: bool = False
-
-
-@dataclass(frozen=True)
-class Arr:
-    item: Node
-    emptyable: bool = False
-    max_items: int | None = None
-
-
-@dataclass(frozen=True)
-class IntOrRange:
-    """``created=123`` or ``created[gte]=...`` on list endpoints."""
-
-    ops: tuple[str, ...] = ("gt", "gte", "lt", "lte")
-
-
-Node = Str | Int | Bool | Enum | Email | Metadata | Obj | Arr | IntOrRange
-
-_ADDRESS = Obj({k: Str() for k in ("city", "country", "line1", "line2", "postal_code", "state")}, emptyable=True)
-_SHIPPING = Obj(
-    {"address": Obj(_ADDRESS.fields), "name": Str(emptyable=False), "phone": Str()},
-    required=frozenset({"address", "name"}),
-    emptyable=True,
-)
-_INVOICE_SETTINGS = Obj(
-    {
-        "custom_fields": Arr(
-            Obj({"name": Str(emptyable=False), "value": Str(emptyable=False)}, required=frozenset({"name", "value"})),
-            emptyable=True,
-        ),
-        "default_payment_method": Str(),
-        "footer": Str(),
-        "rendering_options": Obj(
-            {"amount_tax_display": Enum(("exclude_tax", "include_inclusive_tax"), emptyable=True), "template": Str()},
-            emptyable=True,
-        ),
-    }
-)
-_CASH_BALANCE = Obj({"settings": Obj({"reconciliation_mode": Enum(("automatic", "manual", "merchant_default"))})})
-_TAX = Obj({"ip_address": Str(), "validate_location": Enum(("auto", "deferred", "immediately"))})
-_TAX_ID = Obj({"type": Str(emptyable=False), "value": Str(emptyable=False)}, required=frozenset({"type", "value"}))
-
-_COMMON: dict[str, Node] = {
-    "address": _ADDRESS,
-    "balance": Int(),
-    "business_name": Str(),
-    "cash_balance": _CASH_BALANCE,
-    "description": Str(),
-    "email": Email(),
-    "expand": Arr(Str(emptyable=False)),
-    "individual_name": Str(),
-    "invoice_prefix": Str(),
-    "invoice_settings": _INVOICE_SETTINGS,
-    "metadata": Metadata(),
-    "name": Str(),
-    "next_invoice_sequence": Int(minimum=1),
-    "phone": Str(),
-    "preferred_locales": Arr(Str(emptyable=False), emptyable=True),
-    "shipping": _SHIPPING,
-    "source": Str(),
-    "tax": _TAX,
-    "tax_exempt": Enum(("none", "exempt", "reverse"), emptyable=True),
-    "validate": Bool(),
-}
-CUSTOMER_CREATE = Obj({**_COMMON, "payment_method": Str(), "tax_id_data": Arr(_TAX_ID), "test_clock": Str()})
-CUSTOMER_UPDATE = Obj({**_COMMON, "default_source": Str()})
-CUSTOMER_RETRIEVE = Obj({"expand": _COMMON["expand"]})
-CUSTOMER_DELETE = Obj({})
-CUSTOMER_LIST = Obj(
-    {
-        "created": IntOrRange(),
-        "email": Str(),
-        "ending_before": Str(emptyable=False),
-        "expand": _COMMON["expand"],
-        "limit": Int(minimum=1, maximum=100),
-        "starting_after": Str(emptyable=False),
-        "test_clock": Str(),
-    }
-)
-CUSTOMER_SEARCH = Obj(
-    {"query": Str(emptyable=False), "limit": Int(minimum=1, maximum=100), "page": Str(), "expand": _COMMON["expand"]},
-    required=frozenset({"query"}),
-)
-EVENT_TYPES_MAX = 20
-EVENT_LIST = Obj(
-    {
-        "created": IntOrRange(),
-        "delivery_success": Bool(),
-        "ending_before": Str(emptyable=False),
-        "expand": _COMMON["expand"],
-        "limit": Int(minimum=1, maximum=100),
-        "starting_after": Str(emptyable=False),
-        "type": Str(emptyable=False),
-        "types": Arr(Str(emptyable=False), max_items=EVENT_TYPES_MAX),
-    }
-)
-EVENT_RETRIEVE = Obj({"expand": _COMMON["expand"]})
-
-# Accepted for compatibility but not stored (see the package docstring).
-IGNORED_FIELDS = frozenset(
-    {
-        "payment_method",
-        "source",
-        "tax_id_data",
-        "test_clock",
-        "cash_balance",
-        "tax",
-        "validate",
-        "expand",
-        "default_source",
-    }
-)
 
 
 def _name(path: str, key: str) -> str:
@@ -271,18 +181,76 @@ def validate(value: Any, node: Node, path: str = "") -> Any:
         return _array(value, node, path)
     if isinstance(node, IntOrRange):
         return _range(value, node, path)
+    if isinstance(node, Map):
+        return _map(value, node, path)
     if not isinstance(value, str):
         raise invalid_string(path, f"Invalid {_kind(node)}: {path} must be a {_kind(node)}, not a hash")
     return _scalar(value, node, path)
 
 
+def _map(value: Any, node: Map, path: str) -> dict[str, Any] | None:
+    """A hash keyed by currency code; keys are lower-cased like Stripe stores them."""
+    if value == "":
+        if node.emptyable:
+            return None
+        raise empty_param(path)
+    if not isinstance(value, dict):
+        raise invalid_string(path, f"Invalid hash: {path}")
+    result: dict[str, Any] = {}
+    for key, val in value.items():
+        currency = key.lower()
+        if not _CURRENCY_RE.fullmatch(currency):
+            raise invalid_string(_name(path, key), f"Invalid currency: {key}")
+        result[currency] = validate(val, node.item, _name(path, key))
+    return result
+
+
 def _kind(node: Node) -> str:
-    return {Int: "integer", Bool: "boolean"}.get(type(node), "string")
+    return {Int: "integer", Bool: "boolean", Num: "decimal", DecimalStr: "decimal"}.get(type(node), "string")
+
+
+def _one_of(choices: tuple[str, ...]) -> str:
+    return choices[0] if len(choices) == 1 else ", ".join(choices[:-1]) + f", or {choices[-1]}"
+
+
+def _number(value: str, node: Num, path: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise invalid_string(path, f"Invalid decimal: {value}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise invalid_string(path, f"Invalid decimal: {value}")
+    if node.minimum is not None and number < node.minimum:
+        raise invalid_string(path, f"This value must be greater than or equal to {node.minimum:g}.")
+    if node.maximum is not None and number > node.maximum:
+        raise invalid_string(path, f"This value must be less than or equal to {node.maximum:g}.")
+    return number
+
+
+def _decimal(value: str, path: str) -> str:
+    """At most 12 decimal places, never negative; normalised (``"10.50"`` -> ``"10.5"``, ``"1000"`` stays)."""
+    if not _DECIMAL_RE.fullmatch(value):
+        raise invalid_string(path, f"Invalid decimal: {value}")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise invalid_string(path, f"Invalid decimal: {value}") from None
+    return format(number.normalize(), "f") if number else "0"
 
 
 def _scalar(value: str, node: Node, path: str) -> Any:
     if isinstance(node, Int):
         return _integer(value, node, path)
+    if isinstance(node, Num):
+        return _number(value, node, path)
+    if isinstance(node, DecimalStr):
+        return _decimal(value, path)
+    if isinstance(node, IntOrInf):
+        return None if value == "inf" else _integer(value, Int(minimum=1), path)
+    if isinstance(node, Currency):
+        if not _CURRENCY_RE.fullmatch(value.lower()):
+            raise invalid_string(path, f"Invalid currency: {value}")
+        return value.lower()
     if isinstance(node, Bool):
         if value not in ("true", "false"):
             raise invalid_string(path, f"Invalid boolean: {value}")
@@ -291,8 +259,7 @@ def _scalar(value: str, node: Node, path: str) -> Any:
         if value == "" and node.emptyable:
             return None
         if value not in node.choices:
-            choices = ", ".join(node.choices[:-1]) + f", or {node.choices[-1]}"
-            raise invalid_string(path, f"Invalid {path}: must be one of {choices}")
+            raise invalid_string(path, f"Invalid {path}: must be one of {_one_of(node.choices)}")
         return value
     if isinstance(node, Email):
         if value == "":
@@ -305,5 +272,7 @@ def _scalar(value: str, node: Node, path: str) -> Any:
             if node.emptyable:
                 return None
             raise empty_param(path)
+        if node.max_length is not None and len(value) > node.max_length:
+            raise invalid_string(path, f"Invalid string: {value[:50]}; must be at most {node.max_length} characters")
         return value
     raise AssertionError(f"unhandled schema node {node!r}")
