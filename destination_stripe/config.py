@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from destination_stripe.errors import ConfigurationError
-from destination_stripe.objects import CUSTOMER, MatchOn
+from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, ObjectDescription, object_named
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 DOCUMENTATION_URL = "https://github.com/destination-stripe/destination-stripe#readme"
@@ -42,13 +43,28 @@ def _secret(description: str, *, examples: list[Any], order: int) -> Any:
 
 
 def _opt(default: Any, description: str, *, examples: list[Any], order: int, title: str | None = None,
-         advanced: bool = False, **kwargs: Any) -> Any:
+         advanced: bool = False, enum: list[str] | None = None, **kwargs: Any) -> Any:
     # Advanced options come last in the form (by `order`) and say so in their description; Airbyte's form has no
     # collapsible section for destinations without declaring groups, which its older UIs reject.
     extra: dict[str, Any] = {"examples": examples, "order": order}
+    if enum is not None:
+        extra["enum"] = enum
     if advanced:
         description = "Advanced. " + description
     return Field(default, description=description, title=title, json_schema_extra=extra, **kwargs)
+
+
+class StreamSettings(BaseModel):
+    """One stream's own object, identity, operation and mapping (unset: the config's defaults)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: str = Field(..., description="The stream's name, as the source or platform sends it.", min_length=1)
+    object: str | None = Field(None, description="The Stripe object this stream writes.")
+    match_on: str | None = Field(None, description="How this stream's rows find their object.")
+    default_operation: Literal["upsert", "update", "create"] | None = Field(
+        None, description="The operation when the stream's sync mode does not name one.")
+    field_mapping: dict[str, str] | None = Field(None, description="Source field -> object field, dotted.")
 
 
 class StripeConfig(BaseModel):
@@ -67,96 +83,128 @@ class StripeConfig(BaseModel):
         "it points at this machine (loopback), so the key never travels in clear text.",
         examples=["https://api.stripe.com", "http://127.0.0.1:12111"], order=1, title="API base URL",
     )
+    object: str = _opt(
+        "customer",
+        "The Stripe object every stream writes, unless `streams` names another for a stream: "
+        + ", ".join(OBJECTS) + ". In Airbyte data activation the stream's destination object decides.",
+        examples=list(OBJECTS), order=2, title="Stripe object", enum=list(OBJECTS),
+    )
     match_on: str = _opt(
         "email",
         "How a row finds its customer: `id` (a Stripe customer id, cus_...), `email` (trimmed, case-insensitive) "
         "or `metadata.<key>` (an external id kept in the customer's metadata, e.g. metadata.warehouse_id).",
-        examples=["email", "id", "metadata.external_id"], order=2, title="Match customers on",
+        examples=["email", "id", "metadata.external_id"], order=3, title="Match customers on",
     )
     default_operation: Literal["upsert", "update", "create"] = _opt(
         "upsert",
         "The operation used when the stream's destination sync mode does not name one (append, overwrite): "
         "upsert (find, then update or create), update (only existing customers) or create (always a new one).",
-        examples=["upsert"], order=3,
+        examples=["upsert"], order=4,
     )
     field_mapping: dict[str, str] = _opt(
         {},
         "Source field -> Stripe Customer field, dotted for nesting on both sides. Unlisted fields named like a "
         "Customer parameter are sent as they are.",
-        examples=[{"telephone": "phone", "addr.street": "address.line1", "plan": "metadata.plan"}], order=4,
+        examples=[{"telephone": "phone", "addr.street": "address.line1", "plan": "metadata.plan"}], order=5,
     )
     unmapped_fields: Literal["ignore", "metadata"] = _opt(
         "ignore",
         "What to do with fields that are neither mapped nor Customer parameters: ignore them, or write them to "
         "the customer's metadata.",
-        examples=["ignore", "metadata"], order=5,
+        examples=["ignore", "metadata"], order=6,
     )
     null_handling: Literal["skip", "clear"] = _opt(
         "skip",
         "A null value either leaves Stripe's value alone (skip) or clears it (clear: sends an empty string, "
         "which unsets the field or metadata key).",
-        examples=["skip"], order=6,
+        examples=["skip"], order=7,
     )
     dry_run: bool = _opt(
         False,
         "Plan every write and report it (log lines and the summary) without calling any write endpoint. "
         "Reads still happen, to find customers.",
-        examples=[False], order=7,
+        examples=[False], order=8,
+    )
+    streams: list[StreamSettings] = _opt(
+        [],
+        "Per-stream settings, for a sync that writes several objects (customers, products and prices in one run): "
+        "each entry names a stream and overrides object, match_on, default_operation or field_mapping for it; the "
+        "options above are the defaults.",
+        examples=[[{"name": "products", "object": "product", "match_on": "metadata.sku"}]], order=9,
+        title="Per-stream settings",
+    )
+    stripe_account: str | None = _opt(
+        None,
+        "Stripe Connect: write into this connected account (acct_...) instead of the platform's own account. Every "
+        "call carries it (the Stripe-Account header); the key is the platform's.",
+        examples=["acct_1Nv0FGQ9RKHgCVdK"], order=10, title="Connected account", pattern=r"^acct_[A-Za-z0-9]+$",
+    )
+    account_field: str | None = _opt(
+        None,
+        "Stripe Connect: a row field holding the connected account (acct_...) the row is written to, so one sync "
+        "writes many accounts. Rows without it go to stripe_account (or the platform). Not sent to Stripe.",
+        examples=["stripe_account_id"], order=11, title="Connected account field",
     )
     rejected_records_path: str | None = _opt(
         None,
         "A file to append rejected rows to, one JSON per line: the row, the reason, Stripe's code and request id. "
         "Inside Docker, use a path under /airbyte or a mounted folder.",
-        examples=["/airbyte/rejected.jsonl"], order=8,
+        examples=["/airbyte/rejected.jsonl"], order=12,
     )
     requests_per_second: float | None = _opt(
         None,
         "Client-side cap on requests per second across all endpoints. Default: Stripe's global limit for the "
         "key's mode (100 live, 25 test).",
-        examples=[100, 25], order=9, advanced=True, gt=0,
+        examples=[100, 25], order=13, advanced=True, gt=0,
     )
     endpoint_requests_per_second: float | None = _opt(
         None,
         "Client-side cap per endpoint (creates, updates, lists, ...). Default 25, Stripe's default per-endpoint "
         "limit; raise it only if Stripe raised your account's limits.",
-        examples=[25], order=10, advanced=True, gt=0,
+        examples=[25], order=14, advanced=True, gt=0,
     )
     max_concurrency: int | None = _opt(
         None,
         "Requests in flight at once. Default 48 for live keys, 16 for test keys.",
-        examples=[48], order=11, advanced=True, ge=1, le=256,
+        examples=[48], order=15, advanced=True, ge=1, le=256,
     )
     max_retries: int = _opt(
         8, "Attempts after the first for one request (429, 409, 5xx, network errors).",
-        examples=[8], order=12, advanced=True, ge=0, le=50,
+        examples=[8], order=16, advanced=True, ge=0, le=50,
     )
     retry_max_seconds: float = _opt(
         300.0, "Longest time spent retrying one request before the sync fails with a transient error.",
-        examples=[300], order=13, advanced=True, gt=0,
+        examples=[300], order=17, advanced=True, gt=0,
     )
     http_timeout_seconds: float = _opt(
         80.0, "Read timeout of one HTTP request, in seconds (Stripe's own client uses 80).",
-        examples=[80], order=14, advanced=True, gt=0,
+        examples=[80], order=18, advanced=True, gt=0,
     )
     identity_index: Literal["auto", "always", "never"] = _opt(
         "auto",
         "Find customers by paging the whole customer list once (100 per call) instead of one lookup per row. "
         "auto: when a sync has at least index_min_rows rows, and always for metadata matching.",
-        examples=["auto"], order=15, advanced=True,
+        examples=["auto"], order=19, advanced=True,
     )
     index_min_rows: int = _opt(
         200, "With identity_index auto, the number of rows from which the index is built.",
-        examples=[200], order=16, advanced=True, ge=1,
+        examples=[200], order=20, advanced=True, ge=1,
     )
     index_max_pages: int = _opt(
         1000,
         "With identity_index auto, the largest account, in pages of 100 customers, whose whole list is read for "
         "the index (at most 1.1x that many calls); a larger account is recognised early and searched row by row "
         "instead, sparing Stripe's read allocation. Metadata matching always reads the whole account.",
-        examples=[1000], order=17, advanced=True, ge=1,
+        examples=[1000], order=21, advanced=True, ge=1,
+    )
+    connect_rate_limits: Literal["per_account", "shared"] = _opt(
+        "per_account",
+        "Stripe Connect: per_account gives each connected account its own request budget (Stripe measures limits "
+        "per account); shared keeps one budget for every account of the sync (the conservative reading).",
+        examples=["per_account"], order=23, advanced=True,
     )
     progress_interval_seconds: float = _opt(
-        10.0, "Seconds between progress log lines during a write.", examples=[10], order=18, advanced=True, gt=0,
+        10.0, "Seconds between progress log lines during a write.", examples=[10], order=22, advanced=True, gt=0,
     )
 
     @field_validator("api_key")
@@ -192,19 +240,57 @@ class StripeConfig(BaseModel):
             raise ValueError("plain http is only allowed to this machine (loopback); the key must not travel in clear")
         return value.strip().rstrip("/")
 
-    @field_validator("match_on")
+    @field_validator("object")
     @classmethod
-    def _match_on(cls, value: str) -> str:
-        CUSTOMER.parse_match_on(value)
+    def _object(cls, value: str) -> str:
+        if object_named(value) is None:
+            raise ValueError(f"{value!r} is not an object this destination writes: " + ", ".join(OBJECTS))
         return value
 
     @model_validator(mode="after")
-    def _mapping_targets(self) -> StripeConfig:
-        operation = "update" if self.default_operation == "update" else self.default_operation
-        problems = CUSTOMER.mapping_problems(self.field_mapping, operation)
+    def _identities_and_mappings(self) -> StripeConfig:
+        """match_on and field_mapping make sense for the object they apply to, per stream and as defaults."""
+        problems: list[str] = []
+        names = [self._check_stream(None, problems)]
+        for stream in self.streams:
+            names.append(stream.name)
+            self._check_stream(stream, problems)
+        duplicates = sorted({n for n in names if n is not None and names.count(n) > 1})
+        if duplicates:
+            problems.append(f"streams: {', '.join(duplicates)} listed more than once")
         if problems:
-            raise ValueError("field_mapping: " + "; ".join(problems))
+            raise ValueError("; ".join(problems))
         return self
+
+    def _check_stream(self, stream: StreamSettings | None, problems: list[str]) -> str | None:
+        where = f"streams[{stream.name}]." if stream is not None else ""
+        settings = self.stream(stream.name if stream is not None else None)
+        if settings.obj is None:
+            problems.append(f"{where}object: {settings.object_name!r} is not an object this destination writes: "
+                            + ", ".join(OBJECTS))
+            return None
+        try:
+            settings.obj.parse_match_on(settings.match_on)
+        except ValueError as error:
+            problems.append(f"{where}match_on: {error}")
+        operation = settings.default_operation
+        mapping_problems = settings.obj.mapping_problems(settings.field_mapping, operation)
+        if mapping_problems:
+            problems.append(f"{where}field_mapping: " + "; ".join(mapping_problems))
+        return None
+
+    def stream(self, name: str | None) -> EffectiveStream:
+        """The settings one stream uses: its own entry in `streams` over the config's defaults."""
+        own = next((s for s in self.streams if s.name == name), None) if name is not None else None
+        object_name = (own.object if own and own.object else None) or self.object
+        return EffectiveStream(
+            object_name=object_name,
+            obj=object_named(object_name),
+            match_on=(own.match_on if own and own.match_on else None) or self.match_on,
+            default_operation=(own.default_operation if own and own.default_operation else None)
+            or self.default_operation,
+            field_mapping=own.field_mapping if own and own.field_mapping is not None else self.field_mapping,
+        )
 
     @property
     def key(self) -> str:
@@ -220,7 +306,9 @@ class StripeConfig(BaseModel):
 
     @property
     def match(self) -> MatchOn:
-        return CUSTOMER.parse_match_on(self.match_on)
+        """The default identity of the default object (per stream: `stream(name)`)."""
+        obj = object_named(self.object) or CUSTOMER
+        return obj.parse_match_on(self.match_on)
 
     @property
     def base_url(self) -> str:
@@ -230,6 +318,20 @@ class StripeConfig(BaseModel):
         """The configured client-side limit, or Stripe's default for the key's mode."""
         value = getattr(self, name)
         return float(value) if value is not None else MODE_DEFAULTS[self.mode][name]
+
+
+@dataclass(frozen=True)
+class EffectiveStream:
+    object_name: str
+    obj: ObjectDescription | None
+    match_on: str
+    default_operation: Literal["upsert", "update", "create"]
+    field_mapping: dict[str, str]
+
+    @property
+    def match(self) -> MatchOn:
+        assert self.obj is not None
+        return self.obj.parse_match_on(self.match_on)
 
 
 def _is_loopback(host: str) -> bool:
@@ -261,23 +363,3 @@ def describe_validation_error(error: ValidationError) -> str:
             message = "is required"
         parts.append(f"{field}: {message}")
     return "; ".join(parts)
-
-
-def spec_schema() -> dict[str, Any]:
-    """The connectionSpecification: the model's JSON schema, flattened the way Airbyte's UI reads it."""
-    schema = StripeConfig.model_json_schema()
-    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
-    schema.pop("description", None)
-    schema["description"] = (StripeConfig.__doc__ or "").strip()
-    for prop in schema["properties"].values():
-        # pydantic renders optional fields as anyOf [T, null]; Airbyte's form wants one type.
-        if "anyOf" in prop:
-            types = [t for t in prop.pop("anyOf") if t.get("type") != "null"]
-            prop.update(types[0])
-        if prop.get("format") == "password":
-            prop.pop("format")
-            prop["type"] = "string"
-        prop.pop("writeOnly", None)
-    schema["required"] = ["api_key"]
-    schema["additionalProperties"] = True
-    return schema

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from destination_stripe.config import StripeConfig, load_config, spec_schema
+from destination_stripe.adapters.spec import spec_schema
+from destination_stripe.config import StripeConfig, load_config
 from destination_stripe.errors import ConfigurationError
 
 KEY = "sk_test_" + "Ab3" * 8

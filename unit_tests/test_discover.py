@@ -34,8 +34,7 @@ def _operations(config: StripeConfig) -> dict[str, dict[str, Any]]:
     message = discover_message(config, environ={})
     assert message["type"] == "DESTINATION_CATALOG"
     operations = message["destination_catalog"]["operations"]
-    assert {op["object_name"] for op in operations} == {"customer"}
-    return {op["sync_mode"]: op for op in operations}
+    return {op["sync_mode"]: op for op in operations if op["object_name"] == "customer"}
 
 
 def _sink(config: StripeConfig) -> dict[str, Any]:
@@ -187,3 +186,23 @@ def test_destination_ids_are_the_identifiers_write_accepts_and_id_only_where_not
     expected = {"id": "id", "email": "email", "metadata[warehouse_id]": "metadata.warehouse_id"}
     for destination_id, match in expected.items():
         assert str(match_on_for(destination_id, config)) == match
+
+
+def test_every_object_is_listed_with_each_activation_sync_mode_and_its_own_matching_keys() -> None:
+    message = discover_message(_config(match_on="metadata.warehouse_id"), environ={})
+    operations = message["destination_catalog"]["operations"]
+    by_object: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        by_object.setdefault(op["object_name"], {})[op["sync_mode"]] = op
+    assert set(by_object) == {"customer", "product", "price", "coupon", "promotion_code"}
+    for name, modes in by_object.items():
+        assert set(modes) == {"append", "append_dedup", "update", "soft_delete"}, name
+        assert modes["append"]["matching_keys"] == []
+    assert by_object["product"]["append_dedup"]["matching_keys"] == [["id"], ["warehouse_id"]]
+    assert by_object["promotion_code"]["append_dedup"]["matching_keys"] == [["code"], ["warehouse_id"]]
+    assert by_object["price"]["append_dedup"]["matching_keys"] == [["lookup_key"], ["warehouse_id"]]
+    assert by_object["price"]["update"]["matching_keys"] == [["id"], ["lookup_key"], ["warehouse_id"]]
+    assert ["id"] not in by_object["customer"]["append_dedup"]["matching_keys"]
+    coupon = by_object["coupon"]
+    assert "percent_off" in coupon["append"]["json_schema"]["properties"]
+    assert "percent_off" not in coupon["update"]["json_schema"]["properties"]  # fixed at creation

@@ -1,7 +1,8 @@
 """The `discover` command: what a destination can write, in the shape the calling platform reads.
 
-    Airbyte (data activation)  a DESTINATION_CATALOG: one operation per (object, sync mode), each with the JSON
-                               schema of the Customer fields valid for it and the keys a row can be matched on.
+    Airbyte (data activation)  a DESTINATION_CATALOG: one operation per (object, sync mode), for every object the
+                               destination writes, each with the JSON schema of the object's fields valid for it
+                               and the keys a row can be matched on.
     valmi.io                   a CATALOG whose catalog has `sinks`: one Customer sink with a field catalog per
                                valmi destination sync mode (upsert, update, mirror).
 
@@ -9,9 +10,10 @@ Which one is printed depends on `VALMI_ENTRYPOINT` in the environment: valmi's i
 it to find the connector command), Airbyte's never do. Neither platform passes anything else a connector could
 tell them apart by, and the CDK has no destination discover at all, so both messages are raw JSON built here.
 
-The field schemas come from `customer_params` (derived from stripe-python's generated params), so create-only
-fields (payment_method, tax_id_data, test_clock) appear only where a customer may be created and update-only ones
-(default_source) only where it is not.
+The field schemas come from each object's description (derived from stripe-python's generated params), so
+create-only fields (a customer's payment_method, a coupon's percent_off) appear only where an object may be created
+and update-only ones (a customer's default_source) only where it is not. valmi's catalog lists Customers only: its
+write path is Customer-only so far.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from destination_stripe.config import StripeConfig
-from destination_stripe.objects import CUSTOMER
+from destination_stripe.objects import CUSTOMER, OBJECTS, ObjectDescription
 from destination_stripe.objects.params import Operation, ParamSpec
 
 VALMI_ENV = "VALMI_ENTRYPOINT"
@@ -57,57 +59,60 @@ def discover_message(config: StripeConfig, *, environ: Mapping[str, str] | None 
 # --- Airbyte ----------------------------------------------------------------------------------------------------
 
 
-def metadata_key_field(config: StripeConfig) -> str | None:
+def metadata_key_field(config: StripeConfig, obj: ObjectDescription = CUSTOMER) -> str | None:
     """The record field carrying the configured metadata external id (match_on metadata.<key>), or None.
 
     It is the key's own name at the top level of the record, as the writer reads it by default; a key named
-    like a Customer parameter cannot be a top-level field of its own and is addressed inside `metadata` instead.
+    like one of the object's params cannot be a top-level field of its own and is addressed inside `metadata`.
     """
     key = config.match.metadata_key
     if key is None:
         return None
-    return key if key not in CUSTOMER.params and key != "id" else None
+    return key if key not in obj.params and key != "id" else None
 
 
-def matching_keys(config: StripeConfig, operation: Operation) -> list[list[str]]:
-    """The paths a row of `operation` can be matched on: id, email and the configured metadata external id.
+def matching_keys(config: StripeConfig, operation: Operation, obj: ObjectDescription = CUSTOMER) -> list[list[str]]:
+    """The paths a row of `operation` can be matched on: id, the object's identity fields (a customer's email) and
+    the configured metadata external id.
 
-    A create never matches (it always makes a new customer), and an upsert cannot match on id: Stripe chooses
-    ids, so a row whose id is not found could never be created under it.
+    A create never matches (it always makes a new object), and an upsert matches on id only where the caller
+    chooses ids (products, coupons): Stripe chooses a customer's id, so a row whose id is not found could never be
+    created under it.
     """
     if operation == "create":
         return []
-    keys = [] if operation == "upsert" else [["id"]]
-    keys.append(["email"])
+    keys = [] if operation == "upsert" and obj.ids_chosen_by_stripe else [["id"]]
+    keys.extend([name] for name in obj.field_identities)
     key = config.match.metadata_key
     if key is not None:
-        field = metadata_key_field(config)
+        field = metadata_key_field(config, obj)
         keys.append([field] if field is not None else ["metadata", key])
     return keys
 
 
-def operation_schema(config: StripeConfig, operation: Operation) -> dict[str, Any]:
+def operation_schema(config: StripeConfig, operation: Operation, obj: ObjectDescription = CUSTOMER) -> dict[str, Any]:
     """The JSON schema of a record for `operation`, with the metadata external id as a field of its own."""
-    schema = CUSTOMER.json_schema(operation)
-    field = metadata_key_field(config)
+    schema = obj.json_schema(operation)
+    field = metadata_key_field(config, obj)
     if field is not None:
         schema["properties"][field] = {
             "type": ["string", "null"],
-            "description": f"External id kept in the customer's metadata[{field}]: set on create, and matched on "
+            "description": f"External id kept in the {obj.name}'s metadata[{field}]: set on create, and matched on "
                            "when it is the sync's matching key.",
         }
     return schema
 
 
 def destination_catalog_message(config: StripeConfig) -> dict[str, Any]:
-    """Airbyte's DESTINATION_CATALOG for the `customer` object (the CDK's AirbyteMessage has no field for it)."""
+    """Airbyte's DESTINATION_CATALOG for every object (the CDK's AirbyteMessage has no field for it)."""
     operations = [
         {
-            "object_name": OBJECT_NAME,
+            "object_name": obj.name,
             "sync_mode": sync_mode,
-            "json_schema": operation_schema(config, operation),
-            "matching_keys": matching_keys(config, operation),
+            "json_schema": operation_schema(config, operation, obj),
+            "matching_keys": matching_keys(config, operation, obj),
         }
+        for obj in OBJECTS.values()
         for sync_mode, operation in AIRBYTE_OPERATIONS
     ]
     return {"type": "DESTINATION_CATALOG", "destination_catalog": {"operations": operations}}

@@ -31,7 +31,8 @@ from destination_stripe.config import StripeConfig
 from destination_stripe.core.mapping import MappedRow
 from destination_stripe.core.sync import Sync
 from destination_stripe.core.writer import Operation, Outcome, Row
-from destination_stripe.errors import RowRejected
+from destination_stripe.errors import ConfigurationError, RowRejected
+from destination_stripe.objects import CUSTOMER
 from destination_stripe.output import Emitter
 
 SYNC_OPS = frozenset({"upsert", "update", "delete"})
@@ -125,6 +126,10 @@ class ValmiWrite:
         self._committed_rows = plan.resume_after_chunk * args.chunk_size
         self._sync = Sync(config.model_copy(update=plan.config_updates), emitter, self._row_done,
                           max_retries=args.max_retries, timeout_s=args.http_timeout)
+        try:
+            self._writer = self._sync.writer_for(CUSTOMER, plan.match_on, config.stripe_account)
+        except RowRejected as refused:  # the configured connected account cannot be used: nothing can be written
+            raise ConfigurationError(f"stripe_account: {refused.reason}") from None
         self._tracker = ChunkTracker(self._emit, chunk_size=args.chunk_size,
                                      records_per_metric=args.records_per_metric,
                                      first_chunk_id=plan.resume_after_chunk + 1)
@@ -145,7 +150,7 @@ class ValmiWrite:
             for line in lines:
                 if line.strip():
                     self._handle(line)
-            self._sync.writer.drain()
+            self._sync.drain()
             self._tracker.finish()
         if self._skipped:
             self._emitter.log("INFO", f"Skipped {self._skipped} row(s) of already committed chunks.")
@@ -184,7 +189,7 @@ class ValmiWrite:
             self._reject_now(data, stream, rejection)
             return
         seq = self._tracker.record_started()
-        self._sync.writer.add(Row(seq=seq, operation=operation, mapped=mapped, record=data, stream=stream))
+        self._writer.add(Row(seq=seq, operation=operation, mapped=mapped, record=data, stream=stream))
 
     def _map(self, operation: Operation, data: Mapping[str, Any]) -> MappedRow:
         """Params from the mapped columns; a delete needs only its identifier, so nothing else can refuse it."""

@@ -35,6 +35,7 @@ from destination_stripe.objects.metadata import flat_metadata_key, metadata_text
 from destination_stripe.objects.params import ParamSpec
 
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+_NUMBER = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*")
 DROP: Any = object()  # a converter's answer meaning "send nothing for this value"
 EXTRA = "\x00extra"  # key of an object's unknown keys (flat metadata key -> text); never sent to Stripe
 Converter = Callable[[Any], Any]
@@ -99,12 +100,15 @@ def _container(value: Any, path: str, want: type, expected: str) -> Any:
 
 
 def _scalar(spec: ParamSpec, path: str, null: Any, validator: Validator | None) -> Converter:
-    """Converters for string, integer and boolean params (coercions in the module docstring)."""
+    """Converters for string, integer, number and boolean params (coercions in the module docstring)."""
     if spec.kind == "integer":
+        words = frozenset(spec.enum or ())  # an integer or a word: a price tier's up_to is a count or "inf"
 
         def convert_integer(value: Any) -> Any:
             kind = type(value)
             if kind is int:
+                return value
+            if kind is str and value in words:
                 return value
             if value is None or (kind is str and not value.strip()):
                 return null
@@ -113,6 +117,21 @@ def _scalar(spec: ParamSpec, path: str, null: Any, validator: Validator | None) 
             raise _wrong_type(path, "an integer", value)
 
         return convert_integer
+    if spec.kind in ("number", "decimal"):
+        as_text = spec.kind == "decimal"  # sent as its exact decimal text: 12.345 cents must not become 12.3449...
+
+        def convert_number(value: Any) -> Any:
+            kind = type(value)
+            if value is None or (kind is str and not value.strip()):
+                return null
+            if kind is bool or not (kind in (int, float) or (kind is str and _NUMBER.fullmatch(value))):
+                raise _wrong_type(path, "a number", value)
+            if as_text:
+                return value.strip() if kind is str else repr(value)
+            number = float(value)
+            return int(number) if number.is_integer() else number
+
+        return convert_number
     if spec.kind == "boolean":
         texts = {"true": True, "false": False, "": null}
 
@@ -167,6 +186,13 @@ def converter(spec: ParamSpec, path: str, clear: bool, unknown: Unknown = "drop"
             return {k: v for k, v in pairs if v is not DROP} or DROP
 
         return convert_metadata
+    if spec.kind == "map":  # keys chosen by the caller (a currency code, say): passed as given, checked by Stripe
+
+        def convert_map(value: Any) -> Any:
+            value = _container(value, path, Mapping, "an object")
+            return null if value is None else (dict(value) or DROP)
+
+        return convert_map
     if spec.kind == "list" and spec.item is not None:
         item_spec, wildcard = spec.item, f"{path}.*"
         item = converter(item_spec, wildcard, False, unknown, validators)

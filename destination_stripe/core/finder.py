@@ -84,13 +84,15 @@ def objects_with_field(api: ObjectApi, match_on: MatchOn, value: str,
 
     def read(variant: str) -> None:
         tried.add(variant)
-        for data in api.iter_all(**{identity.list_filter: variant}):
+        for data in api.iter_all(**identity.filters(variant)):
             if object_identity_key(match_on, data) == wanted:
                 found[data["id"]] = data
 
     read(value)
-    if match_on.case_insensitive and value.lower() not in tried:
-        read(value.lower())
+    for case in identity.case_variants if match_on.case_insensitive else ():
+        variant = value.lower() if case == "lower" else value.upper()
+        if variant not in tried:
+            read(variant)
     if not found and search is not None:
         variants = {hit.get(match_on.field) for hit in search(value) if object_identity_key(match_on, hit) == wanted}
         for variant in sorted(v for v in variants if isinstance(v, str) and v not in tried):

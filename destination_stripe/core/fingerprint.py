@@ -6,7 +6,7 @@ back; see `ObjectDescription.readable`):
   every non-null list also gets a length leaf "<path>.#", so a list equals only as a whole;
 - one hash per present path (non-null, non-empty, including every ancestor of a present leaf), so a clear
   (`""`) is known to change nothing exactly when the path is absent.
-Canonical text: str as is, bool "true"/"false", int `str()`; None and "" are absent.
+Canonical text: str as is, bool "true"/"false", int `str()`, an integral float as its int; None and "" are absent.
 
 Params are already true when every leaf they send is a member, every `""` they send names an absent path (or, for
 a param Stripe shows a default for once cleared, `ObjectDescription.cleared_shows`, that default), and no param is
@@ -43,6 +43,8 @@ def _text(value: Any) -> str | None:
         return "true"
     if value is False:
         return "false"
+    if type(value) is float and value.is_integer():  # 25 sent, 25.0 shown back (a coupon's percent_off)
+        return str(int(value))
     return value if type(value) is str else str(value)
 
 
@@ -94,15 +96,16 @@ def _checks(obj: ObjectDescription, params: Mapping[str, Any]) -> list[tuple[str
     """What must hold in the object for `params` to change nothing: (path, text) must be there, (path, None)
     must be absent. None when some param is write-only, so nothing can prove it already true."""
     checks: list[tuple[str, str | None]] = []
-    readable, cleared = obj.readable, obj.cleared_shows
+    readable, cleared, nulls = obj.readable, obj.cleared_shows, obj.shown_as_null
     for name, value in params.items():
         if name not in readable:
             return None
-        _param_checks(name, value, checks, cleared)
+        _param_checks(name, value, checks, cleared, nulls)
     return checks
 
 
-def _param_checks(path: str, value: Any, out: list[tuple[str, str | None]], cleared: Mapping[str, str]) -> None:
+def _param_checks(path: str, value: Any, out: list[tuple[str, str | None]], cleared: Mapping[str, str],
+                  nulls: Mapping[str, str]) -> None:
     if value is None:  # the SDK drops None: it sends nothing, so it changes nothing
         return
     if value == "":  # cleared: absent, unless Stripe shows a default for it (a Customer's tax_exempt "none")
@@ -110,11 +113,13 @@ def _param_checks(path: str, value: Any, out: list[tuple[str, str | None]], clea
         out.append((path, shows) if shows is not None else (path, None))
     elif isinstance(value, Mapping):
         for key, child in value.items():
-            _param_checks(f"{path}.{key}", child, out, cleared)
+            _param_checks(f"{path}.{key}", child, out, cleared, nulls)
     elif isinstance(value, list | tuple):
         out.append((f"{path}.#", str(len(value))))
         for index, child in enumerate(value):
-            _param_checks(f"{path}.{index}", child, out, cleared)
+            _param_checks(f"{path}.{index}", child, out, cleared, nulls)
+    elif nulls and value == nulls.get(path.rpartition(".")[2]):  # a price tier's up_to "inf" shows as null
+        out.append((path, None))
     else:
         out.append((path, _text(value)))
 

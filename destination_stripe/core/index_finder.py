@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import threading
 from array import array
+from functools import partial
 from typing import Any
 
 from destination_stripe.core.finder import Found
@@ -49,7 +50,8 @@ class IndexFinder:
     def build(self, api: ObjectApi, *, parallel: int = PARALLEL_SLICES) -> None:
         """Read the whole list; IndexTooCostly when it is larger than `max_pages` pages."""
         try:
-            self.pages = page_all(api.list_page, on_page=self._page_done, parallel=parallel, max_pages=self._max_pages)
+            self.pages = sum(page_all(partial(api.list_page, **partition), on_page=self._page_done, parallel=parallel,
+                                      max_pages=self._max_pages) for partition in self._obj.list_partitions)
         except RowRejected as refused:  # a 400 to a plain list: the server is not the Stripe we expect
             request = f", request {refused.request_id}" if refused.request_id else ""
             raise ConfigurationError(

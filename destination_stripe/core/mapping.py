@@ -259,6 +259,10 @@ class RowMapper:
         if meta:
             self._check_metadata(meta)
             params["metadata"] = meta
+        for name, defaults in self._obj.create_defaults.items():
+            given = params.get(name)
+            if type(given) is dict:
+                params[name] = {**defaults, **given}
         for name in self._check_required.intersection(params):
             missing_required(self._obj.params[name], params[name], name)
         create, update = params, dict(params)
@@ -298,6 +302,8 @@ class RowMapper:
         match_on = self.rules.match_on
         if match_on.kind == "field" and self._identity_param is not None:
             params[match_on.field] = self._identity_param(identifier)  # type: ignore[index]
+        elif match_on.kind == "id" and not self._obj.ids_chosen_by_stripe:
+            params["id"] = identifier  # the caller chooses this object's id: an upsert creates it under the row's id
         elif match_on.kind == "metadata":
             meta[match_on.metadata_key] = identifier  # type: ignore[index]
         return identifier, identifier.lower() if match_on.case_insensitive else identifier

@@ -6,6 +6,8 @@ it must first find out whether the 500'd create exists, because creating again w
 must be about *this* write, never "some object with the same identifier" (that object may be someone else's,
 or one the row was meant to change; adopting it would drop the row's values while counting the row as written):
 
+- A create under an id the caller chose (a product's or a coupon's): the id is read back; there is the object or
+  there is none, and the row settles on it as below.
 - An upsert by a field the list can filter on (a Customer's email; the row found nothing before creating): the
   objects with that value now are read with the list filter (strongly consistent, case-insensitive where the
   identity is, as in `finder.objects_with_field`). If there is one, the row settles on the oldest, exactly as a
@@ -90,9 +92,14 @@ class Reconciler:
         """Create the row's object; `upsert`: the finder had found none for the row's identifier."""
         since = int(time.time()) - CLOCK_SKEW_S
         by_field = upsert and self._filterable() and mapped.identifier is not None
+        chosen_id = mapped.create_params.get("id")
 
         def settle(keys: list[str]) -> Created | None:
-            return self._settle_by_field(seq, mapped) if by_field else self._settle_by_event(seq, keys, since)
+            if isinstance(chosen_id, str):  # the caller chose the id: it exists now, or the create did not happen
+                return self._settle_found(seq, mapped, self._api.retrieve(chosen_id))
+            if by_field:
+                return self._settle_by_field(seq, mapped)
+            return self._settle_by_event(seq, keys, since)
 
         result: Created | dict[str, Any] = self.write(
             seq, "create", lambda key: self._api.create(mapped.create_params, idempotency_key=key), settle)
@@ -106,9 +113,13 @@ class Reconciler:
     def _settle_by_field(self, seq: int, mapped: MappedRow) -> Created | None:
         assert mapped.identifier is not None
         candidates = objects_with_field(self._api, self._match_on, mapped.identifier, search=None)
-        if not candidates:
+        return self._settle_found(seq, mapped, oldest(candidates) if candidates else None)
+
+    def _settle_found(self, seq: int, mapped: MappedRow, found: dict[str, Any] | None) -> Created | None:
+        """The row settles on `found` (what its identifier means now): counted created when it already holds the
+        row's values, else the row's values are applied to it."""
+        if found is None:
             return None
-        found = oldest(candidates)
         if params_equal(self._api.obj, mapped.update_params, found):
             self._log("INFO", f"row {seq}: the create that answered 500 had been applied ({found['id']})")
             return Created(found)

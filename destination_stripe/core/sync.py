@@ -1,4 +1,4 @@
-"""What every protocol adapter (Airbyte, valmi) shares: the gateway, the writer, progress and summary.
+"""What every protocol adapter (Airbyte, valmi) shares: the gateway, the writers, progress and summary.
 
 An adapter turns its input into `Row`s, feeds `Sync.writer`, and learns each row's outcome through
 the callback it passes in; it owns only its wire format (STATE echo, valmi's metrics).
@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import orjson
 
 from destination_stripe.config import StripeConfig
+from destination_stripe.core.accounts import AccountGateways
+from destination_stripe.core.identity import identity_key
 from destination_stripe.core.progress import ProgressReporter, rate
 from destination_stripe.core.rejects import RejectSink
-from destination_stripe.core.writer import DoneCallback, Writer, WriterSettings
+from destination_stripe.core.writer import OUTCOMES, DoneCallback, Stop, Writer, WriterSettings
 from destination_stripe.errors import ConfigurationError, RowRejected
-from destination_stripe.objects import CUSTOMER, OBJECTS
+from destination_stripe.objects import OBJECTS, MatchOn, ObjectDescription
 from destination_stripe.output import Emitter
 from destination_stripe.stripe_client.gateway import SEARCH_RATE, CallStats, StripeGateway
 from destination_stripe.stripe_client.object_api import ObjectApi, search_endpoint
@@ -27,17 +31,22 @@ from destination_stripe.stripe_client.retry import Retryable, RetryPolicy, inter
 MAX_RETRY_LOGS = 50
 
 
-def build_gateway(config: StripeConfig, emitter: Emitter, *, stats: CallStats | None = None,
-                  max_retries: int | None = None, timeout_s: float | None = None,
-                  cancel: threading.Event | None = None) -> StripeGateway:
-    stats = stats or CallStats()
+def build_limiter(config: StripeConfig) -> RateLimiter:
+    """One account's request budget, as configured (default: Stripe's limits for the key's mode)."""
     endpoint_rate = config.limit("endpoint_requests_per_second")
-    limiter = RateLimiter(
+    return RateLimiter(
         global_rate=config.limit("requests_per_second"),
         endpoint_rate=endpoint_rate,
         max_concurrency=int(config.limit("max_concurrency")),
         endpoint_rates={search_endpoint(obj): min(SEARCH_RATE, endpoint_rate) for obj in OBJECTS.values()},
     )
+
+
+def build_gateway(config: StripeConfig, emitter: Emitter, *, stats: CallStats | None = None,
+                  max_retries: int | None = None, timeout_s: float | None = None,
+                  cancel: threading.Event | None = None) -> StripeGateway:
+    stats = stats or CallStats()
+    limiter = build_limiter(config)
 
     def on_retry(failure: Retryable, wait: float) -> None:
         with stats.lock:
@@ -57,50 +66,108 @@ def build_gateway(config: StripeConfig, emitter: Emitter, *, stats: CallStats | 
 
 
 class Sync:
-    """One write run: a gateway, a writer, a reject sink, progress lines and the final summary."""
+    """One write run: a gateway, a writer per (object, identity), a reject sink, progress lines and the summary.
+
+    Streams that write the same object matched the same way share a writer, so their rows for one identifier keep
+    their input order (an upsert stream and a create stream for the same email, say).
+    """
 
     def __init__(self, config: StripeConfig, emitter: Emitter, on_done: DoneCallback, *,
                  max_retries: int | None = None, timeout_s: float | None = None) -> None:
         self.config = config
         self.emitter = emitter
-        # Set by the writer when the sync fails: every retry waiting elsewhere stops, so the exit is prompt.
-        self.cancel = threading.Event()
+        self._on_done = on_done
+        # Set by the first failing writer: every writer stops starting rows and every waiting retry stops.
+        self.stop = Stop()
         self.gateway = build_gateway(config, emitter, max_retries=max_retries, timeout_s=timeout_s,
-                                     cancel=self.cancel)
+                                     cancel=self.stop.event)
         self.rejects = RejectSink(config.rejected_records_path, log=emitter.log, mask=emitter.mask)
-        self.writer = Writer(
-            api=ObjectApi(self.gateway, CUSTOMER),
-            settings=WriterSettings(
-                match_on=config.match,
-                dry_run=config.dry_run,
-                identity_index=config.identity_index,
-                index_min_rows=config.index_min_rows,
-                index_max_pages=config.index_max_pages,
-                max_concurrency=int(config.limit("max_concurrency")),
-            ),
-            on_done=on_done,
-            log=emitter.log,
-            cancel=self.cancel,
-        )
-        self.early_rejections = 0  # rows refused before reaching the writer (bad JSON, mapping, unknown stream)
+        self.accounts = AccountGateways(config, self.gateway, partial(build_limiter, config))
+        self._writers: dict[tuple[str | None, str, str], Writer] = {}
+        self.early_rejections = 0  # rows refused before reaching a writer (bad JSON, mapping, unknown stream)
+        self._early_by_object: dict[str, int] = {}
         self.started = time.monotonic()
         self._progress = ProgressReporter(config.progress_interval_seconds, self._report_progress)
+
+    def writer_for(self, obj: ObjectDescription, match_on: MatchOn, account: str | None = None) -> Writer:
+        """The writer of `obj` matched on `match_on` in `account` (None: the platform); RowRejected when the
+        account cannot be used (checked once per account)."""
+        key = (account, obj.name, str(match_on))
+        writer = self._writers.get(key)
+        if writer is None:
+            problem = self.accounts.problem(account, obj)
+            if problem is not None:
+                raise problem
+            config = self.config
+            writer = self._writers[key] = Writer(
+                api=ObjectApi(self.accounts.gateway(account), obj, account),
+                settings=WriterSettings(
+                    match_on=match_on,
+                    dry_run=config.dry_run,
+                    identity_index=config.identity_index,
+                    index_min_rows=config.index_min_rows,
+                    index_max_pages=config.index_max_pages,
+                    max_concurrency=int(config.limit("max_concurrency")),
+                ),
+                on_done=self._on_done,
+                log=self.emitter.log,
+                stop=self.stop,
+            )
+        return writer
+
+    def waits_for(self, obj: ObjectDescription, params: dict[str, Any],
+                  account: str | None = None) -> tuple[Wait, ...]:
+        """What a row of `obj` with `params` must wait for before it is written: the pending rows of this sync, in
+        the same account, that write the objects it references (a promotion code's coupon, a price's product).
+        Matched by id, the reference is that id; matched on another key (a product's metadata.sku), the wait also
+        resolves it to the object's id. Held rows are started now, so nothing waits on a row still held back (main
+        thread only)."""
+        waits: list[Wait] = []
+        for path, target in obj.references.items():
+            value = _at(params, path)
+            if not isinstance(value, str):
+                continue
+            for (writer_account, name, _), writer in self._writers.items():
+                if name != target or writer_account != account:
+                    continue
+                key = identity_key(writer.match_on, value)
+                if key is None:
+                    continue
+                if writer.match_on.kind == "id":
+                    if writer.pending(key):
+                        writer.release_held()
+                        waits.append(partial(_settled, writer, key))
+                    continue
+                writer.release_held(always=True)  # its finder resolves the key, whether or not a row is pending
+                waits.append(partial(_resolved, writer, key, value, path))
+        return tuple(waits)
+
+    def drain(self) -> None:
+        """Wait until every writer's rows have an outcome; raise the first sync-ending failure."""
+        for writer in list(self._writers.values()):
+            writer.drain()
 
     def __enter__(self) -> Sync:
         mode = "DRY RUN, no writes" if self.config.dry_run else "writing"
         self.emitter.log("INFO", f"Stripe {self.config.mode} mode ({self.config.key_kind} key), {mode}; "
-                                 f"matching customers on {self.config.match_on}.")
+                                 f"matching {self.config.object}s on {self.config.match_on}"
+                                 + (" (and per stream as configured)." if self.config.streams else "."))
         self._progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._progress.stop()
-        self.writer.close()
+        for writer in self._writers.values():
+            writer.close()
         self.rejects.close()
         self.emitter.log("INFO", self.summary_line())
 
-    def reject_early(self, *, seq: int, stream: str, record: Any, rejection: RowRejected) -> None:
+    def reject_early(self, *, seq: int, stream: str, record: Any, rejection: RowRejected,
+                     obj: str | None = None) -> None:
+        """`obj` is the object the row was meant for, when its stream says (counted in that object's summary)."""
         self.early_rejections += 1
+        if obj is not None:
+            self._early_by_object[obj] = self._early_by_object.get(obj, 0) + 1
         self.rejects.reject(seq=seq, stream=stream, record=record, rejection=rejection)
 
     def _report_progress(self) -> None:
@@ -114,7 +181,7 @@ class Sync:
 
     @property
     def rows_done(self) -> int:
-        return self.writer.rows_done + self.early_rejections
+        return sum(writer.rows_done for writer in self._writers.values()) + self.early_rejections
 
     def fail_if_every_row_was_rejected(self) -> None:
         """A sync that rejected every row it received wrote nothing: say so as a failure, never as a success.
@@ -134,11 +201,26 @@ class Sync:
             "each rejection is in the log" + (" and in rejected_records_path." if self.config.rejected_records_path
                                               else "."))
 
+    def _counts(self) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+        """Outcomes in total and per object."""
+        total = dict.fromkeys(OUTCOMES, 0)
+        by_object: dict[str, dict[str, int]] = {}
+        for (_, name, _), writer in self._writers.items():
+            mine = by_object.setdefault(name, dict.fromkeys(OUTCOMES, 0))
+            for outcome, count in writer.counts.items():
+                mine[outcome] += count
+                total[outcome] += count
+        for name, count in self._early_by_object.items():
+            by_object.setdefault(name, dict.fromkeys(OUTCOMES, 0))["rejected"] += count
+        return total, by_object
+
     def summary(self) -> dict[str, Any]:
         stats = self.gateway.stats
+        total, by_object = self._counts()
         return {
-            **self.writer.counts,
-            "rejected": self.writer.counts["rejected"] + self.early_rejections,
+            **total,
+            "rejected": total["rejected"] + self.early_rejections,
+            "by_object": by_object,
             "dry_run": self.config.dry_run,
             "api_calls": sum(stats.calls.values()),
             "reads": stats.reads,
@@ -147,7 +229,7 @@ class Sync:
             "retries": stats.retries,
             "rate_limited": stats.rate_limited,
             "lock_timeouts": stats.lock_timeouts,
-            "duplicate_matches": self.writer.duplicates_seen,
+            "duplicate_matches": sum(writer.duplicates_seen for writer in self._writers.values()),
             "duration_s": round(time.monotonic() - self.started, 3),
         }
 
@@ -162,3 +244,24 @@ class Sync:
             f"SUMMARY_JSON {orjson.dumps(s).decode()}"
         )
 
+
+Wait = Callable[[], "tuple[str, str] | None"]  # returns (param path, value to send instead) or None
+
+
+def _settled(writer: Writer, key: str) -> None:
+    writer.wait_settled(key)
+
+
+def _resolved(writer: Writer, key: str, identifier: str, path: str) -> tuple[str, str] | None:
+    writer.wait_settled(key)
+    object_id = writer.resolve(key, identifier)
+    return (path, object_id) if object_id is not None else None
+
+
+def _at(params: dict[str, Any], path: str) -> Any:
+    node: Any = params
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node

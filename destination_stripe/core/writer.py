@@ -25,66 +25,59 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Literal
 
-from destination_stripe.core.finder import Finder, Found, LookupFinder
+from destination_stripe.core.apply import RowApplier
+from destination_stripe.core.finder import Finder, LookupFinder
 from destination_stripe.core.index_finder import IndexFinder, IndexTooCostly
-from destination_stripe.core.mapping import MappedRow
 from destination_stripe.core.reconcile import Reconciler
+from destination_stripe.core.rows import OUTCOMES, Operation, Outcome, Row, WriterSettings
 from destination_stripe.errors import ConnectorError, FatalError, RowRejected
 from destination_stripe.objects.base import MatchOn
 from destination_stripe.stripe_client.object_api import ObjectApi
 
-Operation = Literal["upsert", "update", "create", "delete"]
-Outcome = Literal["created", "updated", "unchanged", "skipped", "deleted", "rejected"]
-OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "skipped", "deleted", "rejected")
-DoneCallback = Callable[["Row", Outcome, "RowRejected | None"], None]
+__all__ = ["OUTCOMES", "DoneCallback", "Operation", "Outcome", "Row", "Stop", "Writer", "WriterSettings"]
+
+DoneCallback = Callable[[Row, Outcome, "RowRejected | None"], None]
 Log = Callable[..., None]
 
-STALE_ROUNDS = 4  # objects found gone (deleted by someone else) one after another before giving up on them
 
+class Stop:
+    """The first sync-ending failure of any writer of a sync. Shared by all of them: once it is set no writer starts
+    another row (no STATE could pass it anyway) and every retry waiting on `event` stops at once."""
 
-@dataclass
-class Row:
-    """One record on its way to Stripe. `seq` is its position in the input, the unit of STATE bookkeeping."""
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._lock = threading.Lock()
+        self.error: ConnectorError | None = None
 
-    seq: int
-    operation: Operation
-    mapped: MappedRow
-    record: Mapping[str, Any] = field(default_factory=dict)
-    stream: str = ""
+    def fail(self, error: ConnectorError) -> None:
+        with self._lock:
+            if self.error is None:
+                self.error = error
+        self.event.set()
 
-    @property
-    def order_key(self) -> str:
-        return self.mapped.key if self.mapped.key is not None else f"\x00row{self.seq}"
-
-
-@dataclass
-class WriterSettings:
-    match_on: MatchOn
-    dry_run: bool = False
-    identity_index: Literal["auto", "always", "never"] = "auto"
-    index_min_rows: int = 200
-    index_max_pages: int = 1000
-    max_concurrency: int = 16
+    def raise_if_failed(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 class Writer:
     """Writes one kind of object (the `ObjectApi`'s description) with one identity rule (`settings.match_on`)."""
 
     def __init__(self, *, api: ObjectApi, settings: WriterSettings, on_done: DoneCallback, log: Log,
-                 cancel: threading.Event | None = None) -> None:
+                 stop: Stop | None = None) -> None:
         self._api = api
         self._obj = api.obj
         self._settings = settings
         self._on_done = on_done
         self._log = log
-        self._cancel = cancel or threading.Event()
-        self._reconciler = Reconciler(api=api, match_on=settings.match_on, run_id=uuid.uuid4().hex[:12],
-                                      cancel=self._cancel, log=log)
+        self._stop = stop or Stop()
+        reconciler = Reconciler(api=api, match_on=settings.match_on, run_id=uuid.uuid4().hex[:12],
+                                cancel=self._stop.event, log=log)
+        self._applier = RowApplier(api=api, settings=settings, reconciler=reconciler, log=log,
+                                   on_duplicate=self._count_duplicate)
         self._pool = ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="stripe")
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -95,14 +88,13 @@ class Writer:
         self._held_keys: set[str] = set()
         self._held_needing_finder = 0
         self._finder: Finder | None = None
-        self._failure: ConnectorError | None = None
         self.counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
         self.duplicates_seen = 0
 
     # --- the sink interface ------------------------------------------------------------------
 
     def add(self, row: Row) -> None:
-        self._raise_failure()
+        self._stop.raise_if_failed()
         if self._finder is None:
             needs_finder = self._needs_finder(row)
             if needs_finder or row.order_key in self._held_keys:
@@ -114,12 +106,49 @@ class Writer:
         if self._held:  # fewer rows than index_min_rows: lookups (metadata still gets the index)
             self._choose_finder(use_index=self._settings.identity_index == "always")
         with self._idle:
-            while self._unfinished and self._failure is None:
+            while self._unfinished and self._stop.error is None:
                 self._idle.wait(timeout=0.5)
-        self._raise_failure()
+        self._stop.raise_if_failed()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=self._failure is None, cancel_futures=True)
+        self._pool.shutdown(wait=self._stop.error is None, cancel_futures=True)
+
+    # --- rows of other writers waiting for this one's ---------------------------------------------
+
+    def pending(self, key: str) -> bool:
+        """Whether a row for identity `key` was added and has no outcome yet."""
+        with self._idle:
+            return key in self._queues or key in self._held_keys
+
+    def release_held(self, *, always: bool = False) -> None:
+        """Start the held rows now (main thread only): another writer's row waits for one of them. `always`: choose
+        the finder even with no row held, for `resolve`."""
+        if self._finder is None and (self._held or always):
+            settings = self._settings
+            use_index = settings.identity_index == "always" or self._held_needing_finder >= settings.index_min_rows
+            self._choose_finder(use_index=use_index)
+
+    def wait_settled(self, key: str) -> None:
+        """Block until every row added for `key` so far has its outcome (or the sync stops)."""
+        with self._idle:
+            while key in self._queues and self._stop.error is None:
+                self._idle.wait(timeout=0.5)
+
+    def resolve(self, key: str, identifier: str) -> str | None:
+        """The id of the object `identifier` names (a product's metadata.sku value), or None if none exists. Call
+        after `release_held(always=True)`; thread-safe like the finder."""
+        if self._finder is None:
+            return None
+        found = self._finder.find(key, identifier)
+        return found.object_id if found is not None else None
+
+    @property
+    def obj_name(self) -> str:
+        return self._obj.name
+
+    @property
+    def match_on(self) -> MatchOn:
+        return self._settings.match_on
 
     @property
     def rows_done(self) -> int:
@@ -147,6 +176,7 @@ class Writer:
         if use_index or match_on.kind == "metadata":
             finder = self._build_index()
         self._finder = finder if finder is not None else LookupFinder(match_on, self._api, log=self._log)
+        self._applier.finder = self._finder
         held, self._held, self._held_keys, self._held_needing_finder = self._held, [], set(), 0
         for row in held:  # in input order, so each identifier's queue keeps it
             self._dispatch(row)
@@ -181,9 +211,9 @@ class Writer:
 
     def _dispatch(self, row: Row) -> None:
         with self._idle:
-            while self._unfinished >= self._window and self._failure is None:
+            while self._unfinished >= self._window and self._stop.error is None:
                 self._idle.wait(timeout=0.5)
-            self._raise_failure()
+            self._stop.raise_if_failed()
             self._unfinished += 1
             queue = self._queues.get(row.order_key)
             if queue is not None:
@@ -200,9 +230,13 @@ class Writer:
         return self._settings.dry_run and (row.operation == "create" or isinstance(self._finder, IndexFinder))
 
     def _run(self, row: Row) -> None:
-        if self._failure is not None:
+        if self._stop.error is not None:
             return
         try:
+            for wait in row.waits:
+                resolved = wait()
+                if resolved is not None:
+                    row.resolve(*resolved)
             outcome, rejection = self._process(row)
             with self._idle:
                 self.counts[outcome] += 1
@@ -224,125 +258,18 @@ class Writer:
             self._pool.submit(self._run, following)
 
     def _fail(self, error: ConnectorError) -> None:
+        self._stop.fail(error)
         with self._idle:
-            if self._failure is None:
-                self._failure = error
-            self._cancel.set()
             self._idle.notify_all()
-
-    def _raise_failure(self) -> None:
-        if self._failure is not None:
-            raise self._failure
 
     # --- one row ------------------------------------------------------------------------------
 
     def _process(self, row: Row) -> tuple[Outcome, RowRejected | None]:
         try:
-            return self._apply(row), None
+            return self._applier.apply(row), None
         except RowRejected as rejection:
             return "rejected", rejection
 
-    def _apply(self, row: Row) -> Outcome:
-        mapped, match_on = row.mapped, self._settings.match_on
-        if row.operation == "create":
-            self._create(row, only_match=False)
-            return "created"
-        if mapped.key is None or mapped.identifier is None:
-            raise RowRejected(f"no identifier: the row has no value for {match_on.default_field!r} "
-                              "(the identifier field)", "missing_identifier")
-        obj = self._obj
-        if match_on.kind == "id" and not obj.looks_like_id(mapped.identifier):
-            raise RowRejected(f"{mapped.identifier!r} is not a Stripe {obj.name} id ({obj.id_prefix} followed by "
-                              "letters and digits): match_on id needs Stripe's ids, not warehouse ids; match on "
-                              f"{self._creating_identities()} for those", f"invalid_{obj.name}_id",
-                              match_on.default_field)
-        if row.operation == "upsert":
-            hidden = sorted(obj.hidden_from_list.keys() & mapped.create_params.keys())
-            if hidden:
-                raise RowRejected(f"{hidden[0]}: {obj.hidden_from_list[hidden[0]]}", "unfindable_after_create",
-                                  hidden[0])
-        assert self._finder is not None
-        for round_ in range(STALE_ROUNDS):
-            found = self._finder.find(mapped.key, mapped.identifier)
-            if found is None:
-                break
-            if round_ == 0 and found.duplicates:
-                with self._idle:
-                    self.duplicates_seen += 1
-            outcome = self._delete(row, found) if row.operation == "delete" else self._update(row, found)
-            if outcome is not None:
-                return outcome
-            # Deleted by someone else since it was found: forget it, so neither this row nor a later one for the
-            # same identifier goes back to it, and look again (a duplicate may be next in line).
-            self._finder.forget(mapped.key, found.object_id)
-        if row.operation in ("update", "delete"):
-            return "skipped"
-        if match_on.kind == "id" and obj.ids_chosen_by_stripe:
-            raise RowRejected(
-                f"no Stripe {obj.name} has id {mapped.identifier!r}, and Stripe chooses ids itself: a created "
-                f"{obj.name} could never be found by this id again (every run would create another). Match on "
-                f"{self._creating_identities()} to create {obj.service}.", f"{obj.name}_not_found")
-        return self._create(row, only_match=True)
-
-    def _creating_identities(self) -> str:
-        """The match_on values that can create (for messages): "email or metadata.<key>" for customers."""
-        return " or ".join([*self._obj.field_identities, "metadata.<key>"])
-
-    def _update(self, row: Row, found: Found) -> Outcome | None:
-        """The outcome, or None when the object no longer exists."""
-        params = row.mapped.update_params
-        if found.already_true(params):
-            return "unchanged"
-        if self._settings.dry_run:
-            self._plan(f"would update {found.object_id} (row {row.seq}): {sorted(params)}")
-            return "updated"
-        updated = self._reconciler.write(
-            row.seq, "update", lambda key: self._api.update(found.object_id, params, idempotency_key=key))
-        if updated is None:
-            return None
-        self._finder_updated(updated)
-        return "updated"
-
-    def _delete(self, row: Row, found: Found) -> Outcome | None:
-        """"deleted", or None when the object was already gone before this row (found stale)."""
-        if self._settings.dry_run:
-            self._plan(f"would delete {found.object_id} (row {row.seq})")
-            return "deleted"
-        attempts: list[str] = []
-
-        def delete(key: str) -> bool:
-            attempts.append(key)
-            return self._api.delete(found.object_id, idempotency_key=key)
-
-        deleted_now = self._reconciler.write(row.seq, "delete", delete)
-        if not deleted_now and len(attempts) == 1:
-            return None
-        # Gone after a 500 means that 500'd delete was applied: either way the object is deleted by this row.
-        assert self._finder is not None and row.mapped.key is not None
-        self._finder.forget(row.mapped.key, found.object_id)
-        return "deleted"
-
-    def _create(self, row: Row, *, only_match: bool) -> Outcome:
-        params = row.mapped.create_params
-        if self._settings.dry_run:
-            self._plan(f"would create a {self._obj.name} (row {row.seq}): {sorted(params)}")
-            self._finder_created({"id": f"dryrun_{row.seq}", "created": 0, **params}, only_match=only_match)
-            return "created"
-        created = self._reconciler.create(row.seq, row.mapped, upsert=only_match)
-        if created.updated_instead:
-            self._finder_updated(created.data)
-            return "updated"
-        self._finder_created(created.data, only_match=only_match)
-        return "created"
-
-    def _plan(self, message: str) -> None:
-        # One line per planned write: many of them, so they are not flushed one by one.
-        self._log("INFO", "dry run: " + message, flush=False)
-
-    def _finder_updated(self, data: dict[str, Any]) -> None:
-        if self._finder is not None:
-            self._finder.updated(data)
-
-    def _finder_created(self, data: dict[str, Any], *, only_match: bool) -> None:
-        if self._finder is not None:
-            self._finder.created(data, only_match=only_match)
+    def _count_duplicate(self) -> None:
+        with self._idle:
+            self.duplicates_seen += 1

@@ -60,7 +60,14 @@ class FieldIdentity:
     field: str
     case_insensitive: bool = False
     list_filter: str | None = None  # the list parameter filtering on it exactly (case-sensitively)
+    list_filter_array: bool = False  # the filter takes a list (a price's lookup_keys[])
     searchable: bool = False  # Stripe's search finds it case-insensitively (lagging writes: a hint only)
+    # Case-insensitive identities: the capitalisations a lookup reads besides the value as given, cheapest first.
+    case_variants: tuple[Literal["lower", "upper"], ...] = ("lower",)
+
+    def filters(self, value: str) -> dict[str, Any]:
+        assert self.list_filter is not None
+        return {self.list_filter: [value] if self.list_filter_array else value}
 
 
 @dataclass(frozen=True)
@@ -68,18 +75,47 @@ class ObjectDescription:
     name: str  # "customer": destination_object_name, the event type prefix
     title: str  # "Customer"
     service: str  # "customers": the SDK's client.v1.<service> and the URL /v1/<service>
-    params: Mapping[str, ParamSpec]
+    params: Mapping[str, ParamSpec] = field(repr=False)
     id_prefix: str  # "cus_": Stripe's ids of this object are the prefix and at least 8 letters or digits
     ids_chosen_by_stripe: bool = True  # an upsert by id could never find what it created: it never creates
+    id_regex: str | None = None  # what an id may look like when the caller chooses it (None: Stripe's shape)
     field_identities: Mapping[str, FieldIdentity] = field(default_factory=lambda: MappingProxyType({}))
-    validators: Mapping[str, Validator] = field(default_factory=lambda: MappingProxyType({}))
+    validators: Mapping[str, Validator] = field(default_factory=lambda: MappingProxyType({}), repr=False)
     cleared_shows: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     hidden_from_list: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    delete: Literal["delete", "archive", "deactivate"] = "delete"
+    delete: Literal["delete", "archive"] = "delete"  # archive: soft_delete sends `archive_params` instead
+    archive_params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({"active": False}))
+    # A change to a create-only param the object shows back (a coupon's percent_off): what a row asking for one gets.
+    # ignore: not sent (Customers: only write-only params are create-only); reject: the row is rejected
+    # (`immutable_field`, naming the param); replace: a new object replaces the old (see the object's module).
+    on_immutable_change: Literal["ignore", "reject", "replace"] = "ignore"
+    # Params naming another object the same sync may write first: {"promotion.coupon": "coupon"}. A row waits for
+    # the rows before it that write that object (matched by id) before it is written.
+    references: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Keys Stripe needs beside a param the row gives: {"promotion": {"type": "coupon"}} when only the coupon is given.
+    create_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    # Updatable params Stripe fixes once they leave their unset value: {"tax_behavior": "unspecified"} (a price's).
+    fixed_once: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Fields Stripe shows only when asked (`expand`): a price's tiers. Every read and write asks for them, so the
+    # values a row sends can be compared with what the object holds.
+    includable: tuple[str, ...] = ()
+    # Words a param is sent as and shown back as null, by the param's last name: a price tier's {"up_to": "inf"}.
+    shown_as_null: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # The list calls that together show every object: Stripe lists only active prices unless asked for inactive
+    # ones, and an archived price still holds its identifier.
+    list_partitions: tuple[Mapping[str, Any], ...] = (MappingProxyType({}),)
+    # replace + match on a field: the create param that moves the identity from the replaced object (a price's
+    # transfer_lookup_key).
+    transfer_param: str | None = None
 
     @cached_property
     def id_pattern(self) -> re.Pattern[str]:
-        return re.compile(re.escape(self.id_prefix) + r"[A-Za-z0-9]{8,}")
+        return re.compile(self.id_regex or re.escape(self.id_prefix) + r"[A-Za-z0-9]{8,}")
+
+    @cached_property
+    def immutable(self) -> frozenset[str]:
+        """Create-only params the object shows back: a row can ask to change them, and Stripe cannot."""
+        return (self.create_only & self.readable) - {"id"}
 
     @cached_property
     def create_only(self) -> frozenset[str]:

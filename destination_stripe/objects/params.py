@@ -16,6 +16,7 @@ This module only reads types: no network.
 from __future__ import annotations
 
 import ast
+import decimal
 import functools
 import inspect
 import re
@@ -31,7 +32,7 @@ import stripe.params
 from stripe._stripe_object import UntypedStripeObject
 from typing_extensions import is_typeddict
 
-Kind = Literal["string", "integer", "boolean", "object", "list", "metadata"]
+Kind = Literal["string", "integer", "number", "decimal", "boolean", "object", "list", "metadata", "map"]
 Operation = Literal["create", "update", "upsert", "delete"]
 
 # Request options share the TypedDict with real params; `expand` shapes the response, not the object.
@@ -116,15 +117,17 @@ def _spec(name: str, annotation: Any, *, operation: str, description: str = "") 
             values = [v for v in get_args(member) if isinstance(v, str)]
             clearable = clearable or "" in values
             enum.extend(v for v in values if v)
-        elif member in (str, int, bool) or origin in (list, dict, UntypedStripeObject) or is_typeddict(member):
+        elif (member in (str, int, bool, float, decimal.Decimal) or origin in (list, dict, UntypedStripeObject)
+              or is_typeddict(member)):
             shape = member
     flags = {"on_create": operation == "create", "on_update": operation == "update", "required": required}
     origin = get_origin(shape)
     if origin is list:
         item = _spec(name, get_args(shape)[0], operation=operation)
         return ParamSpec(name, "list", item=item, clearable=clearable, description=description, **flags)
-    if origin in (dict, UntypedStripeObject):
-        return ParamSpec(name, "metadata", clearable=clearable, description=description, **flags)
+    if origin in (dict, UntypedStripeObject):  # `metadata`, or a map such as a price's currency_options
+        kind: Kind = "metadata" if name == "metadata" else "map"
+        return ParamSpec(name, kind, clearable=clearable, description=description, **flags)
     if is_typeddict(shape):
         docs = _attribute_docs(shape)
         children = {
@@ -135,7 +138,8 @@ def _spec(name: str, annotation: Any, *, operation: str, description: str = "") 
                          **flags)
     if shape is None and not enum:
         raise TypeError(f"unsupported param annotation for {name!r}: {annotation!r}")
-    kind: Kind = {int: "integer", bool: "boolean"}.get(shape, "string")  # type: ignore[assignment]
+    kinds = {int: "integer", bool: "boolean", float: "number", decimal.Decimal: "decimal"}
+    kind = kinds.get(shape, "string")  # type: ignore[assignment]
     # A plain (non-enum) string accepts "" by type; Stripe unsets optional strings with it.
     clearable = clearable or (kind == "string" and not enum)
     return ParamSpec(name, kind, enum=tuple(enum) or None, clearable=clearable, description=description, **flags)
@@ -213,6 +217,10 @@ def param_schema(spec: ParamSpec) -> dict[str, Any]:
         out = {"type": ["array", "null"], "items": param_schema(spec.item) if spec.item else {}}
     elif spec.kind == "metadata":
         out = {"type": ["object", "null"], "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}
+    elif spec.kind == "map":
+        out = {"type": ["object", "null"]}
+    elif spec.kind in ("number", "decimal"):
+        out = {"type": ["number", "string", "null"] if spec.kind == "decimal" else ["number", "null"]}
     else:
         out = {"type": [spec.kind, "null"]}
         if spec.enum:

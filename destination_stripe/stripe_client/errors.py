@@ -14,6 +14,7 @@ subclass of `stripe.StripeError` and fails on one this table forgets.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -118,11 +119,22 @@ def is_lock_timeout(error: stripe.StripeError) -> bool:
     return _error_code(error) == "lock_timeout"
 
 
+_KEY_IN_TEXT = re.compile(r"\b[sr]k_(?:test|live)_[*A-Za-z0-9]+")
+
+
+def _message(error: stripe.StripeError) -> str:
+    """Stripe's message for the user, without the (masked) key some messages quote."""
+    text = error.user_message or (error.error.message if error.error else None) or str(error)
+    return _KEY_IN_TEXT.sub("[the API key]", text)
+
+
 def translate(error: stripe.StripeError, endpoint: str, *, write: bool) -> Exception:
     """The exception the rest of the connector sees for an SDK error on `endpoint`."""
     code = _error_code(error)
     if error.http_status == 404 and code == "resource_missing":
         return NotFound()
+    if code == "account_invalid":  # Connect: this account only (disconnected, unknown); other accounts go on
+        return RowRejected(_message(error), code, request_id=error.request_id)
     consequence = consequence_of(error, write=write)
     if consequence == "retry":
         return Retryable(_describe(error, endpoint), cause=error)
@@ -135,7 +147,6 @@ def translate(error: stripe.StripeError, endpoint: str, *, write: bool) -> Excep
             "Use a secret key, or a restricted key with read and write permission on the objects synced.",
         )
     if consequence == "reject":
-        message = error.user_message or (error.error.message if error.error else None) or str(error)
         param = error.error.param if error.error is not None else None
-        return RowRejected(message, code or "stripe_error", param=param, request_id=error.request_id)
+        return RowRejected(_message(error), code or "stripe_error", param=param, request_id=error.request_id)
     return FatalError(f"Unexpected answer from Stripe: {_describe(error, endpoint)}")

@@ -7,6 +7,7 @@ exception is translated in one place (`errors.translate`). What each object's ca
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,6 +67,13 @@ class StripeGateway:
         self._limiter = limiter
         self._policy = policy
         self.stats = stats or CallStats()
+
+    def sharing(self, limiter: RateLimiter) -> StripeGateway:
+        """A gateway over the same client, retry policy and stats with its own limiter: a connected account's
+        budget (Stripe measures limits per account)."""
+        twin = copy.copy(self)
+        twin._limiter = limiter
+        return twin
 
     def limiter_description(self) -> str:
         return self._limiter.describe()

@@ -28,9 +28,12 @@ def search_endpoint(obj: ObjectDescription) -> str:
 class ObjectApi:
     """The calls for one kind of object. Thread-safe, like the gateway it shares with the other objects."""
 
-    def __init__(self, gateway: StripeGateway, obj: ObjectDescription) -> None:
+    def __init__(self, gateway: StripeGateway, obj: ObjectDescription, account: str | None = None) -> None:
         self.gateway = gateway
         self.obj = obj
+        self.account = account  # a Stripe Connect account: every call is made for it (the Stripe-Account header)
+        self._options: dict[str, Any] = {"stripe_account": account} if account else {}
+        self._expand = list(obj.includable)
         self._service = getattr(gateway.client.v1, obj.service)
         self._path = f"/v1/{obj.service}"
         self.CREATE = f"POST {self._path}"
@@ -49,7 +52,8 @@ class ObjectApi:
     def retrieve(self, object_id: str) -> dict[str, Any] | None:
         """The object, or None when it does not exist or was deleted."""
         try:
-            found = self.gateway.call(self.RETRIEVE, lambda: self._service.retrieve(object_id))
+            found = self.gateway.call(self.RETRIEVE, lambda: self._service.retrieve(
+                object_id, {"expand": self._expand} if self._expand else None, self._options))
         except NotFound:
             return None
         data: dict[str, Any] = found.to_dict()
@@ -65,18 +69,23 @@ class ObjectApi:
         created = {k: v for k, v in (("gte", created_gte), ("lt", created_lt)) if v is not None}
         if created:
             params["created"] = created
-        response = self.gateway.call(self.LIST, lambda: self.gateway.client.raw_request("get", self._path, **params))
+        if self._expand:
+            params["expand"] = [f"data.{name}" for name in self._expand]
+        response = self.gateway.call(self.LIST, lambda: self.gateway.client.raw_request(
+            "get", self._path, **params, **self._options))
         page = orjson.loads(response.body)
         return page["data"], bool(page.get("has_more"))
 
     def iter_all(self, **filters: Any) -> Iterator[dict[str, Any]]:
-        cursor: str | None = None
-        while True:
-            page, has_more = self.list_page(starting_after=cursor, **filters)
-            yield from page
-            if not has_more or not page:
-                return
-            cursor = page[-1]["id"]
+        """Every object matching `filters`, in each of the object's list partitions (active and archived prices)."""
+        for partition in self.obj.list_partitions:
+            cursor: str | None = None
+            while True:
+                page, has_more = self.list_page(starting_after=cursor, **partition, **filters)
+                yield from page
+                if not has_more or not page:
+                    break
+                cursor = page[-1]["id"]
 
     def search_field(self, field: str, value: str, *, max_pages: int = 10) -> list[dict[str, Any]]:
         """Objects whose `field` search-matches `value` (case-insensitive, lagging writes by up to an hour).
@@ -87,7 +96,8 @@ class ObjectApi:
         params: dict[str, Any] = {"query": f"{field}:'{escaped}'", "limit": 100}
         hits: list[dict[str, Any]] = []
         for _ in range(max_pages):
-            page = self.gateway.call(self.SEARCH, lambda p=dict(params): self._service.search(p))  # type: ignore[misc]
+            page = self.gateway.call(self.SEARCH,
+                                     lambda p=dict(params): self._service.search(p, self._options))  # type: ignore[misc]
             hits.extend(hit.to_dict() for hit in page.data)
             if not page.has_more or not page.next_page:
                 break
@@ -103,7 +113,7 @@ class ObjectApi:
         events = self.gateway.client.v1.events
         params: dict[str, Any] = {"type": f"{self.obj.name}.created", "created": {"gte": since}, "limit": 100}
         while True:
-            page = self.gateway.call(EVENTS, lambda p=dict(params): events.list(p))  # type: ignore[misc]
+            page = self.gateway.call(EVENTS, lambda p=dict(params): events.list(p, self._options))  # type: ignore[misc]
             for event in (e.to_dict() for e in page.data):
                 request = event.get("request") or {}
                 if request.get("idempotency_key") in idempotency_keys:
@@ -116,13 +126,15 @@ class ObjectApi:
     # --- writes ------------------------------------------------------------------------------------------------------
 
     def create(self, params: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
-        options = {"idempotency_key": idempotency_key}
+        options = {"idempotency_key": idempotency_key, **self._options}
+        params = self._expanding(params)
         created = self.gateway.call(self.CREATE, lambda: self._service.create(params, options), write=True)
         return created.to_dict()  # type: ignore[no-any-return]
 
     def update(self, object_id: str, params: dict[str, Any], *, idempotency_key: str) -> dict[str, Any] | None:
         """The updated object, or None when it no longer exists."""
-        options = {"idempotency_key": idempotency_key}
+        options = {"idempotency_key": idempotency_key, **self._options}
+        params = self._expanding(params)
         try:
             updated = self.gateway.call(self.UPDATE, lambda: self._service.update(object_id, params, options),
                                         write=True)
@@ -132,12 +144,15 @@ class ObjectApi:
 
     def delete(self, object_id: str, *, idempotency_key: str) -> bool:
         """True if deleted now, False if it was already gone."""
-        options = {"idempotency_key": idempotency_key}
+        options = {"idempotency_key": idempotency_key, **self._options}
         try:
             self.gateway.call(self.DELETE, lambda: self._service.delete(object_id, options=options), write=True)
         except NotFound:
             return False
         return True
+
+    def _expanding(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**params, "expand": self._expand} if self._expand else params
 
     # --- the key's permission -------------------------------------------------------------------------------------
 

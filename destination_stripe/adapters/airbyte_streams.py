@@ -1,0 +1,112 @@
+"""From an Airbyte configured catalog to what each stream writes: its object, identity, operation and mapping.
+
+- The object: the stream's `destination_object_name` (data activation), else the config's `streams` entry for the
+  stream, else the config's `object` (default customer).
+- The identity: in data activation the matching key the user picked (the stream's `primary_key`: `id`, an identity
+  field such as `email`, `metadata.<key>` or the configured metadata key); otherwise the stream's `match_on`, and a
+  primary key only names the record field holding the identifier (PyAirbyte's `id` is a warehouse id, not Stripe's).
+- The operation: from `destination_sync_mode`, or the stream's `default_operation` for `append` and `overwrite`.
+Every problem is a config error naming the stream and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from destination_stripe.config import EffectiveStream, StripeConfig
+from destination_stripe.core.checkpoints import stream_key
+from destination_stripe.core.mapping import MappingRules, RowMapper
+from destination_stripe.core.writer import Operation
+from destination_stripe.errors import ConfigurationError
+from destination_stripe.objects import OBJECTS, MatchOn, ObjectDescription, object_named
+
+SYNC_MODE_OPERATIONS: dict[str, Operation | None] = {
+    "append_dedup": "upsert",
+    "update": "update",
+    "soft_delete": "delete",
+    "append": None,  # the stream's default_operation
+    "overwrite": None,
+}
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    name: str
+    obj: ObjectDescription
+    match_on: MatchOn
+    operation: Operation
+    mapper: RowMapper
+
+
+def plan_streams(config: StripeConfig, catalog: Mapping[str, Any]) -> dict[str, StreamPlan]:
+    """One plan per configured stream, keyed by `stream_key`."""
+    streams = catalog.get("streams")
+    if not isinstance(streams, list) or not streams:
+        raise ConfigurationError("The configured catalog has no streams.")
+    plans: dict[str, StreamPlan] = {}
+    for configured in streams:
+        stream = configured.get("stream") or {}
+        plan = _plan(config, configured, str(stream.get("name") or "?"))
+        plans[stream_key({"name": plan.name, "namespace": stream.get("namespace")})] = plan
+    return plans
+
+
+def _plan(config: StripeConfig, configured: Mapping[str, Any], name: str) -> StreamPlan:
+    settings = config.stream(name)
+    object_name = configured.get("destination_object_name")
+    obj = object_named(str(object_name)) if object_name else settings.obj
+    if obj is None:
+        raise ConfigurationError(f"Stream {name!r}: destination_object_name {object_name!r} is not supported; this "
+                                 f"destination writes {', '.join(OBJECTS)}.")
+    mode = configured.get("destination_sync_mode") or "append"
+    if mode not in SYNC_MODE_OPERATIONS:
+        raise ConfigurationError(f"Stream {name!r}: destination_sync_mode {mode!r} is not supported.")
+    operation: Operation = SYNC_MODE_OPERATIONS[mode] or settings.default_operation
+    primary_key = configured.get("primary_key") or []
+    match_on = _match_on(name, obj, settings, primary_key if object_name else [])
+    problems = obj.mapping_problems(settings.field_mapping, operation)
+    if problems:
+        raise ConfigurationError(f"Stream {name!r} ({obj.name}, {operation}): field_mapping: " + "; ".join(problems))
+    rules = MappingRules(
+        obj=obj,
+        match_on=match_on,
+        identity_field=_identity_field(name, primary_key, match_on, obj),
+        field_mapping=settings.field_mapping,
+        unmapped_fields=config.unmapped_fields,
+        null_handling=config.null_handling,
+    )
+    return StreamPlan(name=name, obj=obj, match_on=match_on, operation=operation, mapper=RowMapper(rules))
+
+
+def _match_on(name: str, obj: ObjectDescription, settings: EffectiveStream, activation_key: list[Any]) -> MatchOn:
+    """The stream's identity: the matching key picked in data activation, else its configured match_on."""
+    configured = _parse(name, obj, settings.match_on, "match_on")
+    if len(activation_key) != 1:
+        return configured
+    path = [str(part) for part in activation_key[0]]
+    if len(path) == 2 and path[0] == "metadata":
+        return _parse(name, obj, f"metadata.{path[1]}", "primary_key")
+    if len(path) == 1 and configured.kind == "metadata" and path[0] == configured.metadata_key:
+        return configured
+    if len(path) == 1 and (path[0] == "id" or path[0] in obj.field_identities):
+        return _parse(name, obj, path[0], "primary_key")
+    return configured
+
+
+def _parse(name: str, obj: ObjectDescription, text: str, what: str) -> MatchOn:
+    try:
+        return obj.parse_match_on(text)
+    except ValueError as error:
+        raise ConfigurationError(f"Stream {name!r} ({obj.name}): {what}: {error}") from None
+
+
+def _identity_field(stream: str, primary_key: Any, match_on: MatchOn, obj: ObjectDescription) -> str:
+    if not primary_key:
+        return match_on.default_field
+    if len(primary_key) != 1 or not primary_key[0]:
+        raise ConfigurationError(
+            f"Stream {stream!r}: primary_key {primary_key!r} has several fields; a Stripe {obj.name} is matched on "
+            "one field.")
+    return ".".join(str(part) for part in primary_key[0])

@@ -1,0 +1,57 @@
+"""Stripe Prices: what a product costs, and how often.
+
+A warehouse names a price by its `lookup_key` (Stripe's own external key for prices, unique among the account's
+prices; the list filters on it, `lookup_keys[]`), by a `metadata.<key>`, or by its Stripe id (`price_...`,
+update only: Stripe chooses price ids). The product is given as `product`: a product id, or, when the same sync
+writes products matched on a metadata key, that key's value (the price waits for its product row and is sent with
+the product's id).
+
+Stripe fixes a price's amount, currency, recurrence, product and tiers at creation. A row that changes one of
+them replaces the price, as Stripe recommends: a new price is created with the row's values and the old one is
+archived (`active=false`). Matched on `lookup_key`, the new price takes the key over (`transfer_lookup_key`) and is
+created before the old one is archived, so the key never points at nothing; matched on a metadata key, the old
+price is archived and loses that key first, then the new one is created, so a sync interrupted in between never
+leaves two prices holding one identifier. `nickname`, `metadata`, `active`, `lookup_key` and `currency_options`
+update in place; `tax_behavior` too while it is `unspecified` (Stripe fixes it once inclusive or exclusive: a
+change then replaces the price). `soft_delete` archives: Stripe has no price delete. Stripe lists only active
+prices unless asked, so finding prices reads the active and the archived ones (an archived price keeps its key).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import stripe.params
+
+from destination_stripe.objects.base import FieldIdentity, ObjectDescription
+from destination_stripe.objects.params import build_params
+
+_DESCRIPTIONS = {
+    "lookup_key": "Your key for the price (unique per account): the natural identifier to upsert prices on.",
+    "product": "The product: its id, or the match key value of a product row written in the same sync.",
+    "unit_amount": "Amount in the smallest currency unit (cents). A change replaces the price.",
+    "currency": "Three-letter ISO code, lower case. A change replaces the price.",
+    "recurring": "For subscriptions: {interval: day|week|month|year, interval_count}. A change replaces the price.",
+    "active": "Whether the price can be used for new purchases. soft_delete sets it to false (archive).",
+}
+
+PRICE = ObjectDescription(
+    name="price",
+    title="Price",
+    service="prices",
+    params=build_params(stripe.params.PriceCreateParams, stripe.params.PriceUpdateParams,
+                        write_only=frozenset({"product_data", "transfer_lookup_key"}), descriptions=_DESCRIPTIONS),
+    id_prefix="price_",
+    field_identities=MappingProxyType({
+        "lookup_key": FieldIdentity("lookup_key", list_filter="lookup_keys", list_filter_array=True),
+    }),
+    delete="archive",
+    archive_params=MappingProxyType({"active": False}),
+    on_immutable_change="replace",
+    fixed_once=MappingProxyType({"tax_behavior": "unspecified"}),
+    includable=("tiers", "currency_options"),
+    shown_as_null=MappingProxyType({"up_to": "inf"}),
+    list_partitions=(MappingProxyType({"active": True}), MappingProxyType({"active": False})),
+    references=MappingProxyType({"product": "product"}),
+    transfer_param="transfer_lookup_key",
+)
