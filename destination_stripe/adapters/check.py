@@ -7,7 +7,7 @@ from typing import Any
 from destination_stripe.config import load_config
 from destination_stripe.core.sync import build_gateway
 from destination_stripe.errors import ConnectorError, RowRejected
-from destination_stripe.objects import CUSTOMER
+from destination_stripe.objects import CUSTOMER, object_named
 from destination_stripe.output import Emitter
 from destination_stripe.stripe_client.object_api import ObjectApi
 
@@ -22,19 +22,24 @@ def run_check(raw_config: Any, emitter: Emitter) -> dict[str, Any]:
         config = load_config(raw_config)
         emitter.log("INFO", f"Checking a {config.mode}-mode {config.key_kind} key against {config.base_url}.")
         gateway = build_gateway(config, emitter, max_retries=CHECK_RETRIES, timeout_s=CHECK_TIMEOUT_S)
-        note = ObjectApi(gateway, CUSTOMER).check_key_can_write()
+        obj = object_named(config.object) or CUSTOMER
+        note = ObjectApi(gateway, obj, config.stripe_account).check_key_can_write()
     except ConnectorError as error:
         return _status("FAILED", error.message)
-    except RowRejected as refused:  # the list read itself was refused: writes need it to find customers
+    except RowRejected as refused:  # the list read itself was refused: writes need it to find objects
         request = f", request {refused.request_id}" if refused.request_id else ""
-        return _status("FAILED", f"Stripe refused to list customers ({refused.code}: {refused.reason}{request}). "
+        if refused.code == "account_invalid":
+            return _status("FAILED", f"stripe_account {config.stripe_account}: {refused.reason}{request}. Use the id "
+                                     "of an account connected to this key's platform.")
+        return _status("FAILED", f"Stripe refused to list {obj.service} ({refused.code}: {refused.reason}{request}). "
                                  "Check api_base and the key's permissions.")
     except Exception as error:  # a bug or an answer nobody expected: still one status, with what happened
         return _status("FAILED", f"The check could not complete: {type(error).__name__}: {error}")
     if note:
         emitter.log("INFO", f"Note: {note}.")
     mode_note = "LIVE mode: writes change real customers" if config.mode == "live" else "test mode (sandbox data)"
-    emitter.log("INFO", f"The key can read and write Customers; {mode_note}.")
+    where = f" in connected account {config.stripe_account}" if config.stripe_account else ""
+    emitter.log("INFO", f"The key can read and write {obj.title}s{where}; {mode_note}.")
     return _status("SUCCEEDED", f"Connected to Stripe in {config.mode} mode.")
 
 

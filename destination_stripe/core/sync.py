@@ -144,7 +144,10 @@ class Sync:
 
     def drain(self) -> None:
         """Wait until every writer's rows have an outcome; raise the first sync-ending failure."""
-        for writer in list(self._writers.values()):
+        writers = list(self._writers.values())
+        for writer in writers:  # every writer's held rows run at once, not one writer after another
+            writer.start_held()
+        for writer in writers:
             writer.drain()
 
     def __enter__(self) -> Sync:

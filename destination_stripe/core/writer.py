@@ -102,9 +102,14 @@ class Writer:
                 return
         self._dispatch(row)
 
-    def drain(self) -> None:
-        if self._held:  # fewer rows than index_min_rows: lookups (metadata still gets the index)
+    def start_held(self) -> None:
+        """The input ended: start the rows still held (fewer than index_min_rows: lookups; metadata still gets the
+        index). Main thread only; `Sync.drain` starts every writer's before waiting for any."""
+        if self._held:
             self._choose_finder(use_index=self._settings.identity_index == "always")
+
+    def drain(self) -> None:
+        self.start_held()
         with self._idle:
             while self._unfinished and self._stop.error is None:
                 self._idle.wait(timeout=0.5)
