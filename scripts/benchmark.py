@@ -136,8 +136,10 @@ def email_rows(n_update: int, n_create: int, suffix: str) -> list[dict[str, Any]
 
 def scenario_sync(server: StripeServer, tmp: Path, *, name: str, mode: str, key: str, rows: list[dict[str, Any]],
                   extra: dict[str, Any], dup_key: Callable[[dict[str, Any]], Any], note: str = "",
-                  needed_calls: dict[str, int] | None = None) -> Scenario:
-    """`needed_calls`: the calls the rows need when they differ from the calls made (429s are not needed)."""
+                  needed_calls: dict[str, int] | None = None,
+                  listing: Callable[[], list[dict[str, Any]]] | None = None) -> Scenario:
+    """`needed_calls`: the calls the rows need when they differ from the calls made (429s are not needed).
+    `listing`: the objects to count duplicates in (default: the mode's customers)."""
     before = server.control.stats()
     config = {"api_key": key, "api_base": server.url, "progress_interval_seconds": 5, **extra}
     seconds, rss, summary, code = run_connector(config, lambda: record_lines(iter(rows)), tmp)
@@ -150,7 +152,64 @@ def scenario_sync(server: StripeServer, tmp: Path, *, name: str, mode: str, key:
         note = f"EXIT {code}; " + note
     return Scenario(name, len(rows), seconds, bound_rows_per_s(len(rows), needed_calls or calls, mode), reads,
                     sum(calls.values()) - reads, limited, summary.get("retries", -1), rss,
-                    duplicates(server.control.customers(mode=mode), dup_key), note)
+                    duplicates(listing() if listing else server.control.customers(mode=mode), dup_key), note)
+
+
+CATALOG = {  # object -> (match_on, extra config, row i, the control API's listing)
+    "product": ("id", {}, lambda i: {"id": f"sku-{i}", "name": f"Product {i}", "metadata": {"line": "bench"}},
+                "products"),
+    "price": ("lookup_key", {}, lambda i: {"lookup_key": f"sku-{i}-eur", "product": f"sku-{i}", "unit_amount": 100 + i,
+                                           "currency": "eur", "recurring": {"interval": "month"}}, "prices"),
+    "coupon": ("id", {}, lambda i: {"id": f"OFF-{i}", "percent_off": 5 + i % 50, "duration": "once"}, "coupons"),
+    "promotion_code": ("code", {"field_mapping": {"coupon_id": "promotion.coupon"}},
+                       lambda i: {"code": f"CODE{i}", "coupon_id": f"OFF-{i}"}, "promotion_codes"),
+}
+
+
+def catalog_scenarios(server: StripeServer, tmp: Path, n: int) -> list[Scenario]:
+    """Per object, live key: n rows upserted into an empty account (creates), then the same rows again."""
+    results = []
+    for name, (match_on, extra, row, listing_name) in CATALOG.items():
+        rows = [row(i) for i in range(n)]
+        listing = getattr(server.control, listing_name)
+        config = {"object": name, "match_on": match_on, **extra}
+
+        def ident(o: dict[str, Any], m: str = match_on) -> Any:
+            return (o.get(m) or o["id"]).lower() if m == "code" else o.get(m) or o["id"]
+
+        for label, note in (("upsert (creates)", f"{name} by {match_on}"),
+                            ("same rows again", "unchanged: reads only")):
+            results.append(scenario_sync(server, tmp, name=f"live, {name}s: {label}", mode="live", key=LIVE_KEY,
+                                         rows=rows, extra=config, dup_key=ident, note=note,
+                                         listing=lambda lst=listing: lst(mode="live")))
+    return results
+
+
+def connect_scenario(server: StripeServer, tmp: Path, n: int) -> Scenario:
+    """Customers routed to two connected accounts by a row field; each account has its own limits (the
+    server's default and the connector's `per_account`), so the bound is each account's own."""
+    accounts = [server.control.create_account(), server.control.create_account()]
+    rows = [{"email": f"acct{i}@example.com", "name": f"Connected {i}", "acct": accounts[i % 2]} for i in range(n)]
+    before = server.control.stats()
+    config = {"api_key": LIVE_KEY, "api_base": server.url, "progress_interval_seconds": 5, "match_on": "email",
+              "account_field": "acct"}
+    seconds, rss, summary, code = run_connector(config, lambda: record_lines(iter(rows)), tmp)
+    after = server.control.stats()
+    calls = {ep: n - before["calls"].get(ep, 0) for ep, n in after["calls"].items() if n - before["calls"].get(ep, 0)}
+    by_account = {a: after["calls_by_account"].get(a, 0) - before["calls_by_account"].get(a, 0) for a in accounts}
+    total = sum(calls.values())
+    # Each account's calls hit its own budgets; its endpoints in the sync's proportions (the rows are alike).
+    bound_seconds = max(len(rows) / bound_rows_per_s(len(rows), {ep: k * share / total for ep, k in calls.items()},
+                                                     "live")
+                        for share in by_account.values())
+    reads = sum(k for ep, k in calls.items() if ep.startswith("GET"))
+    limited = sum(after["rate_limited"].values()) - sum(before["rate_limited"].values())
+    dups = sum(duplicates(server.control.customers(mode="live", account=a), lambda c: c["email"]) for a in accounts)
+    note = f"2 accounts, {min(by_account.values())}-{max(by_account.values())} calls each; bound: each account's limits"
+    if code != 0:
+        note = f"EXIT {code}; " + note
+    return Scenario("live, Connect: customers routed to 2 accounts", len(rows), seconds, len(rows) / bound_seconds,
+                    reads, total - reads, limited, summary.get("retries", -1), rss, dups, note)
 
 
 def naive_baseline(server: StripeServer, rows: list[dict[str, Any]], mode: str, key: str) -> Scenario:
@@ -273,6 +332,8 @@ def main() -> int:
                                      extra={"match_on": "email", "endpoint_requests_per_second": 60},
                                      dup_key=by_email, note="429s are the price of learning the real limit",
                                      needed_calls={"POST /v1/customers": len(adapt_rows)}))
+        results.extend(catalog_scenarios(server, tmp, 500 // scale))
+        results.append(connect_scenario(server, tmp, 1000 // scale))
         baseline_rows = email_rows(100 // scale, 50 // scale, "v3")
         results.append(naive_baseline(server, baseline_rows, "live", LIVE_KEY))
         ctl.reset()

@@ -2,7 +2,9 @@
 
 Starts the project's server on a free loopback port with three existing customers, runs
 `python -m destination_stripe write` on examples/messages.jsonl twice (the second run shows that a
-repeated sync changes nothing), and prints what happened.
+repeated sync changes nothing), then does the same with a small catalog (examples/catalog/: products
+matched on a metadata SKU, prices that name their product by that SKU, a coupon and its promotion
+codes, four streams in one sync), and prints what happened.
 """
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ EXISTING = [
 ]
 
 
-def run_sync(config_path: Path, label: str) -> dict:
+def run_sync(config_path: Path, label: str, examples: Path = EXAMPLES) -> dict:
     completed = subprocess.run(
         [sys.executable, "-m", "destination_stripe", "write", "--config", str(config_path),
-         "--catalog", str(EXAMPLES / "catalog.json")],
-        input=(EXAMPLES / "messages.jsonl").read_bytes(), capture_output=True, check=False,
+         "--catalog", str(examples / "catalog.json")],
+        input=(examples / "messages.jsonl").read_bytes(), capture_output=True, check=False,
     )
     messages = [json.loads(line) for line in completed.stdout.decode().splitlines() if line.strip()]
     summary = {}
@@ -49,7 +51,38 @@ def run_sync(config_path: Path, label: str) -> dict:
     keys = ("created", "updated", "unchanged", "skipped", "deleted", "rejected", "api_calls", "reads", "writes",
             "retries")
     print("  summary: " + ", ".join(f"{k} {summary.get(k)}" for k in keys))
+    for name, counts in summary.get("by_object", {}).items():
+        print(f"    {name}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
     return summary
+
+
+def write_config(example: Path, tmp: Path, url: str, name: str) -> Path:
+    config = json.loads(example.read_text())
+    config.update(api_key=DEMO_KEY, api_base=url, rejected_records_path=str(tmp / f"{name}-rejected.jsonl"))
+    path = tmp / f"{name}.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def catalog_demo(server: StripeServer, tmp: Path) -> bool:
+    config_path = write_config(EXAMPLES / "catalog" / "config.example.json", tmp, server.url, "catalog")
+    first = run_sync(config_path, "Catalog: products, prices, a coupon and its promotion codes", EXAMPLES / "catalog")
+    second = run_sync(config_path, "The same catalog again", EXAMPLES / "catalog")
+    control = server.control
+    products = {p["id"]: p for p in control.products(mode="test")}
+    print("\nThe catalog now in the local Stripe:")
+    for product in products.values():
+        print(f"  product {product['id']}  {product['name']:<18} sku={product['metadata'].get('sku')}")
+    for price in control.prices(mode="test"):
+        every = (price.get("recurring") or {}).get("interval")
+        amount = f"{price['unit_amount'] / 100:.2f} {price['currency'].upper()}" + (f"/{every}" if every else "")
+        print(f"  price   {price['lookup_key']:<18} {amount:<16} product={products[price['product']]['name']}")
+    for coupon in control.coupons(mode="test"):
+        print(f"  coupon  {coupon['id']:<18} {coupon['percent_off']:g}% off, {coupon['duration']}")
+    for code in control.promotion_codes(mode="test"):
+        coupon = code["promotion"]["coupon"]
+        print(f"  code    {code['code']:<18} -> coupon {coupon}, active={code['active']}")
+    return first.get("created", 0) == 8 and first.get("rejected", 1) == 0 and second.get("writes", 1) == 0
 
 
 def main() -> int:
@@ -73,8 +106,9 @@ def main() -> int:
             for line in rejects.read_text().splitlines()[:5]:
                 entry = json.loads(line)
                 print(f"  row {entry['row_number']}: {entry['code']}: {entry['reason']}")
-        ok = first.get("created", 0) > 0 and second.get("writes", 1) == 0
-        print("\nDemo " + ("OK: the repeated sync made no writes." if ok else "FAILED"))
+        catalog_ok = catalog_demo(server, Path(tmp))
+        ok = first.get("created", 0) > 0 and second.get("writes", 1) == 0 and catalog_ok
+        print("\nDemo " + ("OK: the repeated syncs made no writes." if ok else "FAILED"))
         return 0 if ok else 1
 
 

@@ -32,7 +32,7 @@ PROMOTION_CODE = ObjectDescription(
                         write_only=frozenset({"promotion", "customer_account"}), descriptions=_DESCRIPTIONS),
     id_prefix="promo_",
     field_identities=MappingProxyType({
-        "code": FieldIdentity("code", case_insensitive=True, list_filter="code"),
+        "code": FieldIdentity("code", case_insensitive=True, list_filter="code", case_variants=()),
     }),
     delete="archive",
     archive_params=MappingProxyType({"active": False}),
