@@ -236,13 +236,33 @@ def test_a_mapping_to_a_field_stripe_customers_do_not_have_is_a_config_error(con
     assert server.customers(mode="test") == [] and result.states == []
 
 
-def test_discover_under_valmi_prints_a_catalog_with_the_customer_sink(connector, config):
+def test_a_product_sink_upserts_under_the_rows_skus_and_mirror_deletes_archive(connector, config, server):
+    server.seed("product", [{"id": "tea-old", "name": "Old tea"}], mode="test")
+    result = valmi_write(connector, config, catalog="catalog_products_mirror_by_sku.json",
+                         destination_catalog="destination_catalog_mirror_products_by_id.json",
+                         rows="products_mirror.jsonl")
+    assert result.returncode == 0, result.stdout[-3000:]
+    products = {p["id"]: p for p in server.products(mode="test")}
+    assert products["tea-green"]["name"] == "Green tea" and products["tea-green"]["metadata"] == {"note": "bestseller"}
+    assert products["tea-black"]["active"] is True and products["tea-old"]["active"] is False
+    assert states(result) == [final({"upsert": 2, "delete": 1})]
+    again = valmi_write(connector, config, catalog="catalog_products_mirror_by_sku.json",
+                        destination_catalog="destination_catalog_mirror_products_by_id.json",
+                        rows="products_mirror.jsonl")
+    assert again.returncode == 0, again.stdout[-3000:]
+    summary = next(line for line in again.logs if "SUMMARY_JSON" in line)
+    assert '"writes":0' in summary, summary
+
+
+def test_discover_under_valmi_prints_a_catalog_with_a_sink_per_object(connector, config):
     result = connector.run("discover", config=config, env=VALMI_ENV)
     assert result.returncode == 0, result.stdout[-3000:]
     [message] = result.of_type("CATALOG")
-    [sink] = message["catalog"]["sinks"]
-    assert sink["name"] == "Customer"
-    assert set(sink["field_catalog"]) == set(sink["supported_destination_sync_modes"]) == {"upsert", "update", "mirror"}
+    sinks = {sink["name"]: sink for sink in message["catalog"]["sinks"]}
+    assert set(sinks) == {"Customer", "Product", "Price", "Coupon", "Promotion code"}
+    for sink in sinks.values():
+        assert set(sink["field_catalog"]) == set(sink["supported_destination_sync_modes"]) == {"upsert", "update",
+                                                                                               "mirror"}
 
 
 # --- the cadence tracker on its own (no server) ------------------------------------------------------------------

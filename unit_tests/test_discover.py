@@ -37,11 +37,14 @@ def _operations(config: StripeConfig) -> dict[str, dict[str, Any]]:
     return {op["sync_mode"]: op for op in operations if op["object_name"] == "customer"}
 
 
-def _sink(config: StripeConfig) -> dict[str, Any]:
+def _sinks(config: StripeConfig) -> dict[str, dict[str, Any]]:
     message = discover_message(config, environ=VALMI)
     assert message["type"] == "CATALOG"
-    [sink] = message["catalog"]["sinks"]
-    return sink
+    return {sink["name"]: sink for sink in message["catalog"]["sinks"]}
+
+
+def _sink(config: StripeConfig) -> dict[str, Any]:
+    return _sinks(config)["Customer"]
 
 
 def _non_null_type(schema: dict[str, Any]) -> str:
@@ -206,3 +209,13 @@ def test_every_object_is_listed_with_each_activation_sync_mode_and_its_own_match
     coupon = by_object["coupon"]
     assert "percent_off" in coupon["append"]["json_schema"]["properties"]
     assert "percent_off" not in coupon["update"]["json_schema"]["properties"]  # fixed at creation
+
+
+def test_valmi_lists_a_sink_per_object_with_its_own_identifiers() -> None:
+    sinks = _sinks(_config())
+    assert set(sinks) == {"Customer", "Product", "Price", "Coupon", "Promotion code"}
+    upsert_ids = {name: sink["field_catalog"]["upsert"]["supported_destination_ids"] for name, sink in sinks.items()}
+    assert upsert_ids == {"Customer": ["email"], "Product": ["id"], "Price": ["lookup_key"], "Coupon": ["id"],
+                          "Promotion code": ["code"]}
+    assert "percent_off" in sinks["Coupon"]["field_catalog"]["upsert"]["json_schema"]["properties"]
+    assert "percent_off" not in sinks["Coupon"]["field_catalog"]["update"]["json_schema"]["properties"]

@@ -3,8 +3,9 @@
     Airbyte (data activation)  a DESTINATION_CATALOG: one operation per (object, sync mode), for every object the
                                destination writes, each with the JSON schema of the object's fields valid for it
                                and the keys a row can be matched on.
-    valmi.io                   a CATALOG whose catalog has `sinks`: one Customer sink with a field catalog per
-                               valmi destination sync mode (upsert, update, mirror).
+    valmi.io                   a CATALOG whose catalog has `sinks`: one sink per object (named by its title:
+                               "Customer", "Promotion code") with a field catalog per valmi destination sync mode
+                               (upsert, update, mirror: its deletes mean what soft_delete means for the object).
 
 Which one is printed depends on `VALMI_ENTRYPOINT` in the environment: valmi's images set it (its wrapper reads
 it to find the connector command), Airbyte's never do. Neither platform passes anything else a connector could
@@ -12,8 +13,7 @@ tell them apart by, and the CDK has no destination discover at all, so both mess
 
 The field schemas come from each object's description (derived from stripe-python's generated params), so
 create-only fields (a customer's payment_method, a coupon's percent_off) appear only where an object may be created
-and update-only ones (a customer's default_source) only where it is not. valmi's catalog lists Customers only: its
-write path is Customer-only so far.
+and update-only ones (a customer's default_source) only where it is not.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from destination_stripe.objects import CUSTOMER, OBJECTS, ObjectDescription
 from destination_stripe.objects.params import Operation, ParamSpec
 
 VALMI_ENV = "VALMI_ENTRYPOINT"
-OBJECT_NAME = CUSTOMER.name
-SINK_NAME = CUSTOMER.title
 
 # Airbyte's activation sync modes and the writer operation each one means (airbyte.md: append = insert,
 # append_dedup = upsert, update, soft_delete = delete).
@@ -144,51 +142,51 @@ def _leaf_fields(path: str, spec: ParamSpec) -> dict[str, Any]:
     return fields
 
 
-def valmi_field_schema(config: StripeConfig, operation: Operation) -> dict[str, Any]:
-    """valmi's field catalog schema: the Customer params for `operation` plus bracket paths into their objects.
+def valmi_field_schema(config: StripeConfig, operation: Operation, obj: ObjectDescription = CUSTOMER) -> dict[str, Any]:
+    """valmi's field catalog schema: the object's params for `operation` plus bracket paths into their objects.
 
-    `id` is left out: it cannot be set (Stripe chooses it) and valmi names the identifier through
-    `destination_id` instead of the mapping.
+    `id` is left out: valmi names the identifier through `destination_id` instead of the mapping.
     """
-    base = CUSTOMER.json_schema(operation)
+    base = obj.json_schema(operation)
     properties: dict[str, Any] = {}
     for name, schema in base["properties"].items():
         if name == "id":
             continue
         properties[name] = schema
-        spec = CUSTOMER.params[name]
+        spec = obj.params[name]
         if spec.kind == "object":
             properties.update(_leaf_fields(name, spec))
     key = config.match.metadata_key
     if key is not None:
         properties[bracket_path(f"metadata.{key}")] = {
-            "type": "string", "description": f"External id kept in the customer's metadata[{key}].",
+            "type": "string", "description": f"External id kept in the {obj.name}'s metadata[{key}].",
         }
     return {"$schema": base["$schema"], "type": "object", "additionalProperties": True, "properties": properties}
 
 
-def valmi_destination_ids(config: StripeConfig, operation: Operation) -> list[str]:
-    """The sink fields valmi may match rows on (`destination_id`); `id` only where nothing is ever created."""
-    ids = ["id"] if operation == "update" else []
-    ids.append("email")
+def valmi_destination_ids(config: StripeConfig, operation: Operation, obj: ObjectDescription = CUSTOMER) -> list[str]:
+    """The sink fields valmi may match rows on (`destination_id`); `id` where the caller chooses ids or nothing is
+    ever created."""
+    ids = ["id"] if operation == "update" or not obj.ids_chosen_by_stripe else []
+    ids.extend(obj.field_identities)
     key = config.match.metadata_key
     if key is not None:
         ids.append(bracket_path(f"metadata.{key}"))
     return ids
 
 
-def valmi_sink(config: StripeConfig) -> dict[str, Any]:
-    """The Customer sink: upsert and update, and mirror for deletes, each with its field catalog."""
+def valmi_sink(config: StripeConfig, obj: ObjectDescription = CUSTOMER) -> dict[str, Any]:
+    """One object's sink: upsert and update, and mirror for deletes, each with its field catalog."""
     return {
-        "name": SINK_NAME,
-        "id": SINK_NAME,
-        "label": "Stripe Customer",
+        "name": obj.title,
+        "id": obj.title,
+        "label": f"Stripe {obj.title}",
         "supported_destination_sync_modes": [mode for mode, _ in VALMI_MODES],
         "field_catalog": {
             mode: {
-                "json_schema": valmi_field_schema(config, operation),
+                "json_schema": valmi_field_schema(config, operation, obj),
                 "allow_freeform_fields": True,
-                "supported_destination_ids": valmi_destination_ids(config, operation),
+                "supported_destination_ids": valmi_destination_ids(config, operation, obj),
                 "mandatory_fields": [],
             }
             for mode, operation in VALMI_MODES
@@ -197,5 +195,6 @@ def valmi_sink(config: StripeConfig) -> dict[str, Any]:
 
 
 def valmi_catalog_message(config: StripeConfig) -> dict[str, Any]:
-    """valmi's CATALOG message: one sink, no object creation (Stripe's Customer object is fixed)."""
-    return {"type": "CATALOG", "catalog": {"sinks": [valmi_sink(config)], "allow_object_creation": False}}
+    """valmi's CATALOG message: a sink per Stripe object, no object creation (Stripe's objects are fixed)."""
+    sinks = [valmi_sink(config, obj) for obj in OBJECTS.values()]
+    return {"type": "CATALOG", "catalog": {"sinks": sinks, "allow_object_creation": False}}

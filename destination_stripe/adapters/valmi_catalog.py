@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from destination_stripe.config import StripeConfig, describe_validation_error
 from destination_stripe.core.mapping import MappingRules, RowMapper
 from destination_stripe.errors import ConfigurationError
-from destination_stripe.objects import CUSTOMER, MatchOn
+from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, ObjectDescription, object_named
 
 ValmiMode = Literal["upsert", "update", "mirror"]
 SUPPORTED_MODES: tuple[ValmiMode, ...] = ("upsert", "update", "mirror")
@@ -94,18 +94,35 @@ def dotted_path(sink_path: str) -> str:
     return ".".join(part.strip() for part in parts)
 
 
-def match_on_for(destination_id: Any, config: StripeConfig) -> MatchOn:
-    """The sink field rows are matched on: `email`, `id` or `metadata[key]`; the config's match_on if unset."""
+def match_on_for(destination_id: Any, config: StripeConfig, obj: ObjectDescription = CUSTOMER) -> MatchOn:
+    """The sink field rows are matched on (`email`, `id`, `metadata[key]`, ...); the config's match_on if unset."""
     if destination_id is None or (isinstance(destination_id, str) and not destination_id.strip()):
-        return config.match
-    if not isinstance(destination_id, str):
+        text = config.match_on
+    elif not isinstance(destination_id, str):
         raise ConfigurationError(f"destination_id must be a field name, not {destination_id!r}.")
+    else:
+        text = dotted_path(destination_id)
     try:
-        return CUSTOMER.parse_match_on(dotted_path(destination_id))
+        return obj.parse_match_on(text)
     except ValueError:
+        options = ", ".join(f"'{name}'" for name in ("id", *obj.field_identities))
         raise ConfigurationError(
-            f"destination_id {destination_id!r} is not supported: match Stripe customers on 'email', 'id' or "
+            f"destination_id {destination_id or text!r} is not supported: match Stripe {obj.service} on {options} or "
             "'metadata[<key>]'.") from None
+
+
+def sink_object(sink: Mapping[str, Any]) -> ObjectDescription:
+    """The object a sink writes, by the name discover gave it ("Customer", "Promotion code"); Customer if unnamed
+    (catalogs written before there were other objects)."""
+    inner = sink.get("sink") if isinstance(sink.get("sink"), Mapping) else {}
+    name = inner.get("name") or inner.get("id")
+    if not name:
+        return CUSTOMER
+    obj = object_named(str(name))
+    if obj is None:
+        raise ConfigurationError(f"Sink {name!r} is not a Stripe object this destination writes: "
+                                 + ", ".join(o.title for o in OBJECTS.values()) + ".")
+    return obj
 
 
 @dataclass(frozen=True)
@@ -152,6 +169,7 @@ class ValmiPlan:
     """Everything `write` needs, decided before the first row: who, how matched, which columns go where."""
 
     stream: str
+    obj: ObjectDescription
     id_key: str
     mode: ValmiMode
     match_on: MatchOn
@@ -188,11 +206,12 @@ def build_plan(config: StripeConfig, catalog: Any, destination_catalog: Any, *, 
         raise ConfigurationError(f"Stream {stream!r}: id_key (the column identifying each row) is missing.")
     mode = sink.get("destination_sync_mode") or configured.get("destination_sync_mode")
     if mode not in SUPPORTED_MODES:
-        raise ConfigurationError(f"destination_sync_mode {mode!r} is not supported for Stripe Customers; use "
+        raise ConfigurationError(f"destination_sync_mode {mode!r} is not supported for Stripe objects; use "
                                  f"one of {', '.join(SUPPORTED_MODES)} (mirror also deletes).")
-    match_on = match_on_for(sink.get("destination_id"), config)
+    obj = sink_object(sink)
+    match_on = match_on_for(sink.get("destination_id"), config, obj)
     columns = column_mapping_of(sink.get("mapping"))
-    problems = CUSTOMER.mapping_problems(columns.field_mapping, "update" if mode == "update" else "upsert")
+    problems = obj.mapping_problems(columns.field_mapping, "update" if mode == "update" else "upsert")
     if problems:
         raise ConfigurationError(f"Sink mapping ({mode}): " + "; ".join(problems))
 
@@ -201,11 +220,12 @@ def build_plan(config: StripeConfig, catalog: Any, destination_catalog: Any, *, 
         state = (args.model_extra or {}).get("state")
 
     def mapper(mapping: Mapping[str, str]) -> RowMapper:
-        return RowMapper(MappingRules(obj=CUSTOMER, match_on=match_on, identity_field=id_key, field_mapping=mapping,
+        return RowMapper(MappingRules(obj=obj, match_on=match_on, identity_field=id_key, field_mapping=mapping,
                                       unmapped_fields="ignore", null_handling=config.null_handling))
 
     return ValmiPlan(
         stream=stream,
+        obj=obj,
         id_key=id_key,
         mode=mode,
         match_on=match_on,

@@ -1,6 +1,6 @@
 """The valmi.io `write` command: valmi's rows in -> the shared writer -> valmi's metrics and rejects out.
 
-The same `Sync` and `CustomerWriter` as the Airbyte adapter do the work (identity, per-customer ordering, retries,
+The same `Sync` and `Writer` as the Airbyte adapter do the work (identity, per-customer ordering, retries,
 rate limits, idempotency keys); this module owns only valmi's wire format:
 
 - Each row's operation comes from `_valmi_meta._valmi_sync_op`, bounded by the sink's mode: in `update` mode an
@@ -32,7 +32,6 @@ from destination_stripe.core.mapping import MappedRow
 from destination_stripe.core.sync import Sync
 from destination_stripe.core.writer import Operation, Outcome, Row
 from destination_stripe.errors import ConfigurationError, RowRejected
-from destination_stripe.objects import CUSTOMER
 from destination_stripe.output import Emitter
 
 SYNC_OPS = frozenset({"upsert", "update", "delete"})
@@ -127,7 +126,7 @@ class ValmiWrite:
         self._sync = Sync(config.model_copy(update=plan.config_updates), emitter, self._row_done,
                           max_retries=args.max_retries, timeout_s=args.http_timeout)
         try:
-            self._writer = self._sync.writer_for(CUSTOMER, plan.match_on, config.stripe_account)
+            self._writer = self._sync.writer_for(plan.obj, plan.match_on, config.stripe_account)
         except RowRejected as refused:  # the configured connected account cannot be used: nothing can be written
             raise ConfigurationError(f"stripe_account: {refused.reason}") from None
         self._tracker = ChunkTracker(self._emit, chunk_size=args.chunk_size,
@@ -218,7 +217,7 @@ class ValmiWrite:
             raise RowRejected(f"_valmi_sync_op {op!r} is not one of upsert, update, delete", "invalid_sync_op")
         if op == "delete":
             if mode != "mirror":
-                raise RowRejected(f"a delete row arrived in a {mode} sync; only mirror syncs delete Stripe customers",
+                raise RowRejected(f"a delete row arrived in a {mode} sync; only mirror syncs delete Stripe objects",
                                   "delete_not_enabled")
             return "delete"
         return "update" if mode == "update" else op

@@ -17,5 +17,5 @@ __all__ = ["COUPON", "CUSTOMER", "OBJECTS", "PRICE", "PRODUCT", "PROMOTION_CODE"
 
 def object_named(name: str) -> ObjectDescription | None:
     """The description for a destination object name as users write it ("customer", "customers", "Customer")."""
-    key = name.strip().lower()
+    key = name.strip().lower().replace(" ", "_")
     return OBJECTS.get(key) or OBJECTS.get(key.removesuffix("s"))
