@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from destination_stripe.config_streams import EffectiveStream, StreamSettings, effective_stream, stream_problems
 from destination_stripe.errors import ConfigurationError
-from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, ObjectDescription, object_named
+from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, object_named
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 DOCUMENTATION_URL = "https://github.com/destination-stripe/destination-stripe#readme"
@@ -54,21 +54,8 @@ def _opt(default: Any, description: str, *, examples: list[Any], order: int, tit
     return Field(default, description=description, title=title, json_schema_extra=extra, **kwargs)
 
 
-class StreamSettings(BaseModel):
-    """One stream's own object, identity, operation and mapping (unset: the config's defaults)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    name: str = Field(..., description="The stream's name, as the source or platform sends it.", min_length=1)
-    object: str | None = Field(None, description="The Stripe object this stream writes.")
-    match_on: str | None = Field(None, description="How this stream's rows find their object.")
-    default_operation: Literal["upsert", "update", "create"] | None = Field(
-        None, description="The operation when the stream's sync mode does not name one.")
-    field_mapping: dict[str, str] | None = Field(None, description="Source field -> object field, dotted.")
-
-
 class StripeConfig(BaseModel):
-    """Destination Stripe: keep Stripe Customers in step with a warehouse table."""
+    """Destination Stripe: keep Stripe customers, the catalog and promotions in step with a warehouse."""
 
     model_config = ConfigDict(extra="ignore", title="Destination Stripe", frozen=True)
 
@@ -251,46 +238,27 @@ class StripeConfig(BaseModel):
     def _identities_and_mappings(self) -> StripeConfig:
         """match_on and field_mapping make sense for the object they apply to, per stream and as defaults."""
         problems: list[str] = []
-        names = [self._check_stream(None, problems)]
+        self._check_stream(None, problems)
+        names: list[str] = []
         for stream in self.streams:
             names.append(stream.name)
             self._check_stream(stream, problems)
-        duplicates = sorted({n for n in names if n is not None and names.count(n) > 1})
+        duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             problems.append(f"streams: {', '.join(duplicates)} listed more than once")
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
-    def _check_stream(self, stream: StreamSettings | None, problems: list[str]) -> str | None:
-        where = f"streams[{stream.name}]." if stream is not None else ""
-        settings = self.stream(stream.name if stream is not None else None)
-        if settings.obj is None:
-            problems.append(f"{where}object: {settings.object_name!r} is not an object this destination writes: "
-                            + ", ".join(OBJECTS))
-            return None
-        try:
-            settings.obj.parse_match_on(settings.match_on)
-        except ValueError as error:
-            problems.append(f"{where}match_on: {error}")
-        operation = settings.default_operation
-        mapping_problems = settings.obj.mapping_problems(settings.field_mapping, operation)
-        if mapping_problems:
-            problems.append(f"{where}field_mapping: " + "; ".join(mapping_problems))
-        return None
+    def _check_stream(self, stream: StreamSettings | None, problems: list[str]) -> None:
+        problems.extend(stream_problems(self.stream(stream.name if stream is not None else None),
+                                        f"streams[{stream.name}]." if stream is not None else ""))
 
     def stream(self, name: str | None) -> EffectiveStream:
         """The settings one stream uses: its own entry in `streams` over the config's defaults."""
         own = next((s for s in self.streams if s.name == name), None) if name is not None else None
-        object_name = (own.object if own and own.object else None) or self.object
-        return EffectiveStream(
-            object_name=object_name,
-            obj=object_named(object_name),
-            match_on=(own.match_on if own and own.match_on else None) or self.match_on,
-            default_operation=(own.default_operation if own and own.default_operation else None)
-            or self.default_operation,
-            field_mapping=own.field_mapping if own and own.field_mapping is not None else self.field_mapping,
-        )
+        return effective_stream(own, object_name=self.object, match_on=self.match_on,
+                                default_operation=self.default_operation, field_mapping=self.field_mapping)
 
     @property
     def key(self) -> str:
@@ -318,20 +286,6 @@ class StripeConfig(BaseModel):
         """The configured client-side limit, or Stripe's default for the key's mode."""
         value = getattr(self, name)
         return float(value) if value is not None else MODE_DEFAULTS[self.mode][name]
-
-
-@dataclass(frozen=True)
-class EffectiveStream:
-    object_name: str
-    obj: ObjectDescription | None
-    match_on: str
-    default_operation: Literal["upsert", "update", "create"]
-    field_mapping: dict[str, str]
-
-    @property
-    def match(self) -> MatchOn:
-        assert self.obj is not None
-        return self.obj.parse_match_on(self.match_on)
 
 
 def _is_loopback(host: str) -> bool:
