@@ -179,3 +179,35 @@ def test_one_sync_writes_products_prices_a_coupon_and_its_promotion_codes(connec
     assert [s["id"] for s in result.states] == [1]
     again = connector.run("write", config=cfg, catalog=streams, messages=messages)
     assert again.summary["unchanged"] == 7 and again.summary["writes"] == 0, again.summary
+
+
+def test_lost_and_500_answered_creates_of_every_catalog_object_write_each_object_once(
+        connector, config, api_base, server):
+    faults = [{"kind": kind, "endpoint": f"POST /v1/{service}", "count": 1, **extra}
+              for service in ("products", "prices", "coupons", "promotion_codes")
+              for kind, extra in (("lost_response", {}), ("error_500", {"applied": True}))]
+    server.configure(faults=faults)
+    cfg = {**config, "streams": [
+        {"name": "products", "object": "product", "match_on": "id"},
+        {"name": "prices", "object": "price", "match_on": "lookup_key"},
+        {"name": "coupons", "object": "coupon", "match_on": "id"},
+        {"name": "codes", "object": "promotion_code", "match_on": "code",
+         "field_mapping": {"coupon_id": "promotion.coupon"}},
+    ]}
+    messages = [record({"id": f"p{i}", "name": f"P{i}"}, "products") for i in range(3)]
+    messages += [record({"lookup_key": f"k{i}", "product": f"p{i}", "unit_amount": 100, "currency": "usd"}, "prices")
+                 for i in range(3)]
+    messages += [record({"id": f"C{i}", "percent_off": 10, "duration": "once"}, "coupons") for i in range(3)]
+    messages += [record({"code": f"CODE{i}", "coupon_id": f"C{i}"}, "codes") for i in range(3)]
+    streams = _streams(("products", "append_dedup"), ("prices", "append_dedup"), ("coupons", "append_dedup"),
+                       ("codes", "append_dedup"))
+    result = connector.run("write", config=cfg, catalog=streams, messages=[*messages, state(1)])
+    assert result.returncode == 0, result.stdout[-3000:]
+    injected = server.stats()["faults_injected"]
+    assert (injected["lost_response"], injected["error_500"]) == (4, 4)  # every object's create hit both
+    assert result.summary["rejected"] == 0 and result.summary["created"] + result.summary["updated"] == 12
+    client = _client(api_base)
+    assert sorted(p.id for p in client.v1.products.list({"limit": 100}).data) == ["p0", "p1", "p2"]
+    assert sorted(p.lookup_key for p in _prices(api_base)) == ["k0", "k1", "k2"]
+    assert sorted(c.id for c in client.v1.coupons.list({"limit": 100}).data) == ["C0", "C1", "C2"]
+    assert sorted(c.code for c in client.v1.promotion_codes.list({"limit": 100}).data) == ["CODE0", "CODE1", "CODE2"]
