@@ -211,3 +211,17 @@ def test_lost_and_500_answered_creates_of_every_catalog_object_write_each_object
     assert sorted(p.lookup_key for p in _prices(api_base)) == ["k0", "k1", "k2"]
     assert sorted(c.id for c in client.v1.coupons.list({"limit": 100}).data) == ["C0", "C1", "C2"]
     assert sorted(c.code for c in client.v1.promotion_codes.list({"limit": 100}).data) == ["CODE0", "CODE1", "CODE2"]
+
+
+def test_a_dry_run_of_a_catalog_plans_every_object_and_writes_none(connector, config, api_base, server):
+    cfg = {**config, "dry_run": True, "streams": [
+        {"name": "products", "object": "product", "match_on": "metadata.sku"},
+        {"name": "prices", "object": "price", "match_on": "lookup_key", "field_mapping": {"sku": "product"}},
+    ]}
+    messages = [record({"sku": "S1", "name": "One"}, "products"),
+                record({"lookup_key": "one", "sku": "S1", "unit_amount": 100, "currency": "usd"}, "prices"), state(1)]
+    streams = _streams(("products", "append_dedup"), ("prices", "append_dedup"))
+    result = connector.run("write", config=cfg, catalog=streams, messages=messages)
+    assert result.returncode == 0 and result.summary["created"] == 2, result.stdout[-2000:]
+    assert result.summary["writes"] == 0 and _prices(api_base) == []
+    assert sum("dry run: would create" in line for line in result.logs) == 2
