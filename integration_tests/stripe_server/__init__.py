@@ -43,7 +43,9 @@ parameter's name for an unknown referenced object: ``product``, ``promotion[coup
   string (param ``metadata[key]``). Messages copy Stripe's wording;
 * no code at all (like Stripe for these): a product with prices refused deletion, a taken price ``lookup_key``, a
   duplicate active promotion ``code``, and this server's business-rule refusals (``tax_behavior`` already set,
-  tier rules, coupon duration/amount rules, ``expires_at``/``redeem_by`` bounds), each with its param.
+  tier rules, coupon duration/amount rules, ``expires_at``/``redeem_by`` bounds, a promotion ``code`` with other
+  characters than letters, digits and ``-``, a code's ``max_redemptions`` above its coupon's, reactivating a code
+  whose coupon is deleted or no longer valid or which has expired), each with its param.
 
 401 (``Invalid API Key provided: sk_test_****...abcd``), 403, ``idempotency_error`` and ``api_error`` bodies carry no
 code, like Stripe. Bodies omit absent keys instead of nulling them; every answer has a ``Request-Id`` header.
@@ -51,12 +53,17 @@ code, like Stripe. Bodies omit absent keys instead of nulling them; every answer
 Checked against Stripe's public material (sources in the object modules): product delete with prices (400, no code,
 "This product cannot be deleted because it has one or more user-created prices."), the lookup-key conflict ("A
 price (`price_x`) already uses that lookup key.") and ``transfer_lookup_key``, promotion-code uniqueness among
-active codes regardless of case, ``tax_behavior`` fixed once ``inclusive``/``exclusive``, the unknown-account 403.
+active codes regardless of case, ``tax_behavior`` fixed once ``inclusive``/``exclusive``, the unknown-account 403,
+the price list showing only active prices unless ``active`` is sent, and (stripe-python 16.1.0's parameter docs) the
+promotion-code character set, ``max_redemptions`` bound and reactivation rule.
 Not verifiable from here, so chosen (and said so where implemented): the exact wording of the refusals listed
 above as this server's; how promotion-code uniqueness "for a specific customer" treats customer-restricted codes;
 whether a deleted product's or coupon's id may be reused (here: yes); whose rate limits a connected-account request
 spends (default: the connected account's own, see :mod:`.limits`); that idempotency keys are scoped per account;
-the answer to ``Stripe-Account`` and ``Stripe-Context`` naming different accounts (400 here).
+the answer to ``Stripe-Account`` and ``Stripe-Context`` naming different accounts (400 here); whether the price
+list's active-only default also holds with ``lookup_keys`` (here: yes, so an archived key holder needs
+``active=false``); whether ``_`` is allowed in a promotion code (here: no); whether deleting a coupon deactivates its
+promotion codes (here: no).
 
 What differs from Stripe (users of the server must know):
 

@@ -4,10 +4,9 @@ A rule is ``{"kind", "endpoint"?, "account"?, "probability"?, "count"?, "reason"
 It matches requests to ``endpoint`` (default: every API endpoint, the event endpoints included) made for
 ``account`` (default: any; a connected account's id, or the platform's own id ``acct_1LocalStripeServer`` for
 requests without a Connect header; requests refused before their account is known match only rules without one);
-with ``count`` it fires on
-the first N matching requests, with ``probability`` on each with that chance (both: at most N times), with neither
-on every one; ``duration_s`` limits it to that long after it was configured. Rules are tried in order; the first
-that fires wins.
+with ``count`` it fires on the first N matching requests, with ``probability`` on each with that chance (both: at
+most N times), with neither on every one; ``duration_s`` limits it to that long after it was configured. Rules are
+tried in order; the first that fires wins.
 
 Faults come in two phases, because they model different layers of Stripe:
 
@@ -17,7 +16,7 @@ Faults come in two phases, because they model different layers of Stripe:
   not an idempotent replay). ``error_500`` stores the 500 under the idempotency key (after performing the write
   when ``applied``, the default being not applied); ``lost_response`` performs the write, stores the real answer
   under the key, then closes the connection without answering. A write performed under either records its
-  ``customer.*`` event (see :mod:`.events`); one not performed records none.
+  events (``customer.*``, ``product.*``, ...; see :mod:`.events`); one not performed records none.
 """
 
 from __future__ import annotations

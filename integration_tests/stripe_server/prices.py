@@ -11,6 +11,10 @@
   `exclusive`, it cannot be changed", stripe-python's PriceUpdateParams). The refusal's wording is this server's.
 * ``tiers`` and ``currency_options`` are includable: shown only with ``expand[]=tiers`` / ``expand[]=currency_options``
   (``data.tiers`` on lists), like Stripe's documented Price object, which omits them.
+* List: active prices only unless ``active`` is sent ("Returns a list of your active prices, excluding inline
+  prices. For the list of inactive prices, set active to false", https://docs.stripe.com/api/prices/list), with
+  ``lookup_keys`` too (at most 10): an archived price holding a key is listed only with ``active=false``. Whether
+  Stripe applies that default together with ``lookup_keys`` is not verifiable from here; this is the strict reading.
 * Amounts: ``unit_amount`` gives ``unit_amount_decimal`` its string; ``unit_amount_decimal`` gives ``unit_amount`` when
   it is a whole number. Tiered prices need ``tiers`` and ``tiers_mode``, the last tier ``up_to=inf``.
 """
@@ -264,9 +268,9 @@ def update(tx: Tx, old: Snapshot, params: Params) -> Snapshot:
 
 
 def list_filter(data: CatalogData, params: Params) -> ListFilter:
-    conditions: list[tuple[str, Any]] = [
-        (name, params[name]) for name in ("active", "currency", "product", "type") if name in params
-    ]
+    """Stripe's list shows active prices unless ``active`` is sent ("Returns a list of your active prices")."""
+    conditions: list[tuple[str, Any]] = [("active", params.get("active", True))]
+    conditions += [(name, params[name]) for name in ("currency", "product", "type") if name in params]
     recurring = params.get("recurring") or {}
 
     def predicate(obj: Snapshot) -> bool:
@@ -278,7 +282,7 @@ def list_filter(data: CatalogData, params: Params) -> ListFilter:
 
     keys = params.get("lookup_keys")
     candidates = None if keys is None else [data.lookup_keys[k] for k in dict.fromkeys(keys) if k in data.lookup_keys]
-    return ListFilter(predicate if conditions or recurring else None, candidates)
+    return ListFilter(predicate, candidates)
 
 
 SPEC = KindSpec("price", "price", create, update, None, list_filter, includable=("currency_options", "tiers"))

@@ -9,9 +9,17 @@
   customer). The refusal is 400 ``invalid_request_error`` with no code and no param, "An active promotion code with
   `code: X` already exists." (wording Stripe users quote, e.g. in public code handling it). Reactivating a code
   meets the same rule; inactive duplicates are allowed. Omitted, a code of 8 upper-case alphanumerics is generated.
-* ``code`` characters: letters, digits, ``-`` and ``_``; ``expires_at`` must be in the future, at most five years
-  ahead and not after the coupon's ``redeem_by``; ``customer`` must name a customer of the account.
+* ``code`` characters: "lower case letters (a-z), upper case letters (A-Z), digits (0-9), and dashes (-)"
+  (PromotionCodeCreateParams of stripe-python 16.1.0; the API reference's object page lists letters and digits only;
+  neither lists ``_``, so an underscore is refused here); ``expires_at`` must be in the future, at most five years
+  ahead and not after the coupon's ``redeem_by``; ``max_redemptions`` not above the coupon's (both rules from
+  PromotionCodeCreateParams); ``customer`` must name a customer of the account. The wording of these refusals is
+  this server's.
 * Update takes only ``active``, ``metadata`` and ``restrictions[currency_options]`` (PromotionCodeUpdateParams).
+  "A promotion code can only be reactivated when the coupon is still valid and the promotion code is otherwise
+  redeemable" (same source): reactivating one whose coupon was deleted or is past ``redeem_by``, or which is past its
+  own ``expires_at``, answers 400 (no code, param ``active``, this server's wording). Deleting a coupon leaves its
+  promotion codes as they were (whether Stripe deactivates them is not documented).
 * List: ``code`` matches case-insensitively ("Only return promotion codes that have this case-insensitive code").
 """
 
@@ -20,13 +28,14 @@ from __future__ import annotations
 import copy
 import re
 
+from . import coupons
 from .catalog_data import CatalogData, KindSpec, ListFilter, Params, Snapshot, Tx, merge_map, no_such
 from .coupons import FIVE_YEARS_S, random_code
 from .customers import merge_metadata
 from .errors import ApiError, missing_param
 from .rng import random_id
 
-_CODE_RE = re.compile(r"[a-zA-Z0-9\-_]+")
+_CODE_RE = re.compile(r"[a-zA-Z0-9-]+")
 
 
 def _refuse(message: str, param: str | None) -> ApiError:
@@ -62,6 +71,27 @@ def _check_expires_at(tx: Tx, expires_at: int | None, coupon: Snapshot) -> None:
         raise _refuse("`expires_at` cannot be later than the coupon's `redeem_by`.", "expires_at")
 
 
+def _check_max_redemptions(max_redemptions: int | None, coupon: Snapshot) -> None:
+    limit = coupon["max_redemptions"]
+    if max_redemptions is not None and limit is not None and max_redemptions > limit:
+        raise _refuse(
+            f"`max_redemptions` ({max_redemptions}) cannot be greater than the coupon's `max_redemptions` ({limit}).",
+            "max_redemptions",
+        )
+
+
+def _check_reactivation(tx: Tx, old: Snapshot) -> None:
+    """Only a code whose coupon is still valid and which has not expired may become active again."""
+    coupon = tx.get("coupon", old["promotion"]["coupon"])
+    if coupon is None or not coupons.render(coupon, tx.now)["valid"]:
+        raise _refuse(
+            f"This promotion code cannot be reactivated: its coupon `{old['promotion']['coupon']}` is no longer valid.",
+            "active",
+        )
+    if old["expires_at"] is not None and old["expires_at"] <= tx.now:
+        raise _refuse("This promotion code cannot be reactivated: it has expired.", "active")
+
+
 def _restrictions(given: Params | None) -> Snapshot:
     given = given or {}
     if given.get("minimum_amount") is not None and given.get("minimum_amount_currency") is None:
@@ -94,14 +124,11 @@ def create(tx: Tx, params: Params) -> Snapshot:
     active = params.get("active", True)
     if code is not None:
         if not _CODE_RE.fullmatch(code):
-            raise _refuse(
-                "This value must match the regex pattern. (/\\A[a-zA-Z0-9\\-_]+\\z/ does not match for the value "
-                f"{code}).",
-                "code",
-            )
+            raise _refuse(f"Invalid code `{code}`: use only letters (a-z, A-Z), digits (0-9) and dashes (-).", "code")
         if active and _conflicting(tx, code, customer, None):
             raise _duplicate(code)
     _check_expires_at(tx, params.get("expires_at"), coupon)
+    _check_max_redemptions(params.get("max_redemptions"), coupon)
     restrictions = _restrictions(params.get("restrictions"))
     if code is None:
         code = random_code()
@@ -130,8 +157,10 @@ def create(tx: Tx, params: Params) -> Snapshot:
 def update(tx: Tx, old: Snapshot, params: Params) -> Snapshot:
     new = copy.deepcopy(old)
     if "active" in params:
-        if params["active"] and not old["active"] and _conflicting(tx, old["code"], old["customer"], old["id"]):
-            raise _duplicate(old["code"])
+        if params["active"] and not old["active"]:
+            _check_reactivation(tx, old)
+            if _conflicting(tx, old["code"], old["customer"], old["id"]):
+                raise _duplicate(old["code"])
         new["active"] = params["active"]
     if "metadata" in params:
         new["metadata"] = merge_metadata(old["metadata"], params["metadata"])
