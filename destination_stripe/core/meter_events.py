@@ -1,0 +1,253 @@
+"""Usage rows as Stripe meter events: mapped and checked before any call, then sent or cancelled.
+
+`EventMapper` turns a row into the event's params: `event_name`, `payload` {customer key: the customer, value key:
+the value}, `identifier` and `timestamp`. Everything Stripe would refuse synchronously and that can be known here
+is refused per row first (no event name or customer, a value that is not a whole number, a time more than 35 days
+back or 5 minutes ahead). The identifier is derived from the row's identity (its primary key, a configured field,
+or else its whole content) and the stream, so a re-run sends the same identifiers and Stripe's dedupe keeps usage
+billed once; the order key is (customer, event name), so events of one customer's meter go in input order.
+
+`MeterEventApplier` is the writer's applier for meter events: it resolves a customer named by email or metadata key
+to its id (once per distinct customer), sends the event, and counts Stripe's "an event already exists with
+identifier" as already written (`unchanged`), not as a rejection. `soft_delete` cancels by identifier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from destination_stripe.config_meter import MeterEventOptions
+from destination_stripe.core.mapping import MappedRow
+from destination_stripe.core.rows import Outcome, Row
+from destination_stripe.errors import RowRejected
+from destination_stripe.objects import CUSTOMER
+from destination_stripe.stripe_client.errors import WriteOutcomeUnknown
+from destination_stripe.stripe_client.object_api import ObjectApi
+
+PAST_LIMIT_S = 35 * 24 * 3600  # Stripe: within the past 35 calendar days
+FUTURE_LIMIT_S = 5 * 60  # Stripe: up to 5 minutes in the future
+MAX_TEXT = 100  # identifier, event name and payload values: longer ones are refused here (Stripe's limit unverified)
+DUPLICATE_TEXT = "an event already exists with identifier"
+Resolver = Callable[[str], "str | None"]
+Log = Callable[..., None]
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | str):
+        text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        return text.strip() or None
+    return None
+
+
+def _whole_number(value: Any) -> str | None:
+    """The value as Stripe's payload wants it (decimal digits), or None when it is not a whole number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return str(int(text))
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return str(int(number)) if number.is_integer() else None
+    return None
+
+
+def _epoch(value: Any) -> int | None:
+    """Epoch seconds from an int/float, a numeric string or an ISO-8601 string (no zone: UTC); None if neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(float(text))
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            return int(parsed.replace(tzinfo=UTC).timestamp())
+        return int(parsed.timestamp())
+    return None
+
+
+def _read(record: Mapping[str, Any], path: Sequence[str]) -> Any:
+    node: Any = record
+    for part in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node
+
+
+class EventMapper:
+    """One stream's rows -> meter event params, compiled once per stream."""
+
+    def __init__(self, options: MeterEventOptions, *, stream: str, primary_key: Sequence[Sequence[str]],
+                 cancels: bool = False, clock: Callable[[], float] = time.time) -> None:
+        self._o = options
+        self._cancels = cancels  # soft_delete rows: only the event name and identifier matter
+        self._stream = stream
+        self._key_paths = [tuple(str(p) for p in path) for path in primary_key if path]
+        self._clock = clock
+
+    def map(self, record: Mapping[str, Any]) -> MappedRow:
+        o = self._o
+        event_name = o.event_name or _text(record.get(o.event_name_field))
+        if not event_name:
+            raise RowRejected(f"no event name: set meter_event.event_name or give the row a {o.event_name_field!r}",
+                              "missing_event_name", o.event_name_field)
+        if self._cancels:
+            identifier = self._identifier(record)
+            params = {"event_name": event_name, "identifier": identifier}
+            return MappedRow(identifier, identifier, params, params)
+        customer = _text(record.get(o.customer_field))
+        if not customer:
+            raise RowRejected(f"no customer: the row has no value for {o.customer_field!r}", "missing_customer",
+                              o.customer_field)
+        raw_value = record.get(o.value_field)
+        value = _whole_number(raw_value)
+        if value is None:
+            raise RowRejected(f"{o.value_field} must be a whole number, not {str(raw_value)[:40]!r}", "invalid_value",
+                              o.value_field)
+        now = self._clock()
+        raw_time = record.get(o.timestamp_field)
+        timestamp = int(now) if raw_time is None or raw_time == "" else _epoch(raw_time)
+        if timestamp is None:
+            raise RowRejected(f"{o.timestamp_field} must be epoch seconds or an ISO-8601 time, not "
+                              f"{str(raw_time)[:40]!r}", "invalid_timestamp", o.timestamp_field)
+        if timestamp < now - PAST_LIMIT_S or timestamp > now + FUTURE_LIMIT_S:
+            raise RowRejected(f"{o.timestamp_field} {timestamp} is outside what Stripe accepts (the past 35 days to "
+                              "5 minutes ahead)", "timestamp_out_of_range", o.timestamp_field)
+        identifier = self._identifier(record)
+        for name, text in (("event name", event_name), ("customer", customer), ("identifier", identifier)):
+            if len(text) > MAX_TEXT:
+                raise RowRejected(f"the {name} is longer than {MAX_TEXT} characters", "value_too_long")
+        params = {"event_name": event_name, "identifier": identifier, "timestamp": timestamp,
+                  "payload": {o.customer_payload_key: customer, o.value_payload_key: value}}
+        return MappedRow(identifier, f"{customer}\x1f{event_name}", params, params)
+
+    def _identifier(self, record: Mapping[str, Any]) -> str:
+        o = self._o
+        if o.identifier_field:
+            given = _text(_read(record, o.identifier_field.split(".")))
+            if not given:
+                raise RowRejected(f"no identifier: the row has no value for {o.identifier_field!r}",
+                                  "missing_identifier", o.identifier_field)
+            return given
+        if self._key_paths:
+            parts = [_read(record, path) for path in self._key_paths]
+            if any(part is None for part in parts):
+                raise RowRejected("no identifier: a primary key field of the row is empty", "missing_identifier")
+            basis = orjson.dumps([self._stream, parts])
+        else:  # no identity at all: the row's content is its identity (two identical rows are one event)
+            basis = orjson.dumps([self._stream, record], option=orjson.OPT_SORT_KEYS)
+        return "ds_" + hashlib.blake2b(basis, digest_size=16).hexdigest()
+
+
+class CustomerResolver:
+    """Customer email / metadata key -> id, asked once per distinct customer (thread-safe)."""
+
+    def __init__(self, resolve: Resolver) -> None:
+        self._resolve = resolve
+        self._known: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str) -> str | None:
+        with self._lock:
+            if value in self._known:
+                return self._known[value]
+        found = self._resolve(value)
+        with self._lock:
+            self._known[value] = found
+        return found
+
+
+class MeterEventApplier:
+    """What one usage row does: send its event (append) or cancel it (soft_delete)."""
+
+    needs_finder = False
+
+    def __init__(self, *, api: ObjectApi, options: MeterEventOptions, resolver: Resolver | None, dry_run: bool,
+                 log: Log, run_id: str) -> None:
+        self._api = api
+        self._o = options
+        self._resolver = resolver
+        self._dry_run = dry_run
+        self._log = log
+        self._run_id = run_id
+        self._adjustments = api.gateway.client.v1.billing.meter_event_adjustments
+        self._options = {"stripe_account": api.account} if api.account else {}
+
+    def apply(self, row: Row) -> Outcome:
+        params = row.mapped.create_params
+        if row.operation == "delete":
+            return self._cancel(row, params)
+        if row.operation not in ("create", "upsert"):
+            raise RowRejected(f"meter events can only be sent or cancelled, not {row.operation}d",
+                              "unsupported_operation")
+        params = self._with_customer_id(params)
+        if self._dry_run:
+            self._log("INFO", f"dry run: would send meter event {params['identifier']} (row {row.seq})", flush=False)
+            return "created"
+        for attempt in range(3):
+            key = f"ds-{self._run_id}-{row.seq}-{attempt}"
+            try:
+                self._api.create(params, idempotency_key=key)
+                return "created"
+            except WriteOutcomeUnknown:  # a 500: the same identifier again is safe (Stripe dedupes it)
+                continue
+            except RowRejected as refused:
+                if DUPLICATE_TEXT in refused.reason.lower():
+                    return "created" if attempt else "unchanged"
+                raise
+        raise RowRejected("Stripe answered 500 to every attempt; the event may or may not exist (its identifier "
+                          "makes a re-run safe)", "outcome_unknown")
+
+    def _with_customer_id(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = self._o.customer_payload_key
+        named = params["payload"][key]
+        if self._resolver is None:
+            if not CUSTOMER.looks_like_id(named):
+                raise RowRejected(f"{named!r} is not a Stripe customer id (cus_...): set meter_event."
+                                  "customer_match_on to email or metadata.<key> to name customers otherwise",
+                                  "invalid_customer_id", self._o.customer_field)
+            return params
+        customer_id = self._resolver(named)
+        if customer_id is None:
+            raise RowRejected(f"no Stripe customer has {self._o.customer_match_on} {named!r}", "customer_not_found",
+                              self._o.customer_field)
+        return {**params, "payload": {**params["payload"], key: customer_id}}
+
+    def _cancel(self, row: Row, params: dict[str, Any]) -> Outcome:
+        if self._dry_run:
+            self._log("INFO", f"dry run: would cancel meter event {params['identifier']} (row {row.seq})",
+                      flush=False)
+            return "deleted"
+        request = {"event_name": params["event_name"], "type": "cancel",
+                   "cancel": {"identifier": params["identifier"]}}
+        options = {"idempotency_key": f"ds-{self._run_id}-{row.seq}-cancel", **self._options}
+        self._api.gateway.call("POST /v1/billing/meter_event_adjustments",
+                               lambda: self._adjustments.create(request, options), write=True)
+        return "deleted"
