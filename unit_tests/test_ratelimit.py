@@ -53,6 +53,20 @@ def test_two_endpoints_share_the_global_budget():
     assert clock.now - start >= 3.8
 
 
+def test_an_endpoint_stripe_limits_apart_spends_none_of_the_global_budget():
+    clock = FakeClock()
+    limiter = RateLimiter(global_rate=25, endpoint_rate=25, max_concurrency=8, clock=clock, sleep=clock.sleep,
+                          endpoint_rates={"POST /v1/billing/meter_events": 1000},
+                          separate=frozenset({"POST /v1/billing/meter_events"}))
+    start = clock.now
+    for _ in range(50):
+        for endpoint in ("POST /v1/billing/meter_events", "POST /v1/customers"):
+            with limiter.request(endpoint):
+                pass
+    # 50 customers at 25/s take about 2 s; the 50 meter events in between cost the global budget nothing.
+    assert 1.8 <= clock.now - start <= 2.1
+
+
 def test_endpoint_rate_429_slows_only_that_endpoint_then_probes_back_up():
     clock = FakeClock()
     limiter = _limiter(clock)

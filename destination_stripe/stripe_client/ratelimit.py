@@ -108,6 +108,7 @@ class RateLimiter:
         endpoint_rate: float,
         max_concurrency: int,
         endpoint_rates: dict[str, float] | None = None,
+        separate: frozenset[str] = frozenset(),
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
     ) -> None:
@@ -118,6 +119,7 @@ class RateLimiter:
         self._global = Bucket(ceiling=global_rate, burst=max(1.0, global_rate / 10))
         self._endpoint_rate = endpoint_rate
         self._endpoint_rates = dict(endpoint_rates or {})  # endpoints whose own limit is not the general one
+        self._separate = separate  # endpoints Stripe limits apart from the global budget (v1 meter events)
         self._endpoints: dict[str, Bucket] = {}
         self._max_concurrency = max_concurrency
         self.concurrency = max_concurrency
@@ -138,11 +140,12 @@ class RateLimiter:
         with self._lock:
             now = self._clock()
             bucket = self._bucket(endpoint)
-            for b in (self._global, bucket):
+            budgets = (bucket,) if endpoint in self._separate else (self._global, bucket)
+            for b in budgets:
                 b.probe_up(now)
-            at = max(self._global.earliest(now), bucket.earliest(now))
-            self._global.commit(at)
-            bucket.commit(at)
+            at = max(b.earliest(now) for b in budgets)
+            for b in budgets:
+                b.commit(at)
             return at - now
 
     @contextmanager
@@ -167,7 +170,8 @@ class RateLimiter:
         """A request Stripe did not rate limit: the measure of what the account really accepts."""
         with self._lock:
             now = self._clock()
-            self._global.on_accepted(now)
+            if endpoint not in self._separate:
+                self._global.on_accepted(now)
             self._bucket(endpoint).on_accepted(now)
 
     def on_rate_limited(self, endpoint: str, reason: str | None) -> None:
