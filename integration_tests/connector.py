@@ -1,4 +1,8 @@
-"""Running the connector CLI as a subprocess, the way a platform does, and reading what it says."""
+"""Running the connector CLI as a subprocess, the way a platform does, and reading what it says.
+
+Every message read is checked against the protocol the run speaks (integration_tests/protocol.py), so a message
+that drifts from the Airbyte protocol (or valmi's) fails whichever test printed it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from integration_tests.protocol import Protocol, check_message, protocol_of
 
 TEST_KEY = "sk_test_" + "IntegrationKey0123456789abcd"
 LIVE_KEY = "sk_live_" + "IntegrationKey0123456789abcd"
@@ -92,16 +98,20 @@ class Connector:
         args += extra_args or []
         if raw_input is None:
             raw_input = "".join(json.dumps(m) + "\n" for m in messages or []).encode()
+        full_env = {**os.environ, **(env or {})}
         completed = subprocess.run(args, input=raw_input, capture_output=True, timeout=timeout,
-                                   env={**os.environ, **(env or {})}, cwd=self.workdir)
+                                   env=full_env, cwd=self.workdir)
         stdout, stderr = completed.stdout.decode(), completed.stderr.decode()
         self._outputs += [stdout, stderr]
-        return Result(completed.returncode, stdout, stderr, parse_messages(stdout))
+        return Result(completed.returncode, stdout, stderr, parse_messages(stdout, protocol_of(args, full_env)))
 
 
-def parse_messages(stdout: str) -> list[dict[str, Any]]:
+def parse_messages(stdout: str, protocol: Protocol = "airbyte") -> list[dict[str, Any]]:
+    """Every stdout line as a message, each checked against `protocol` (AssertionError on the first that fails)."""
     messages = []
     for line in stdout.splitlines():
         if line.strip():
-            messages.append(json.loads(line))  # every stdout line must be a protocol message
+            message = json.loads(line)  # every stdout line must be a protocol message
+            check_message(message, protocol)
+            messages.append(message)
     return messages

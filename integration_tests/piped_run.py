@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from integration_tests.connector import parse_messages
+from integration_tests.protocol import ProtocolViolation
 
 
 class PipedRun:
@@ -37,6 +38,7 @@ class PipedRun:
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.messages: list[dict[str, Any]] = []
         self._closed = False
+        self.violation: ProtocolViolation | None = None
         args = [sys.executable, "-m", "destination_stripe", "write",
                 "--config", str(folder / "config.json"), "--catalog", str(folder / "catalog.json")]
         with open(self._stderr_path, "wb") as stderr:
@@ -59,7 +61,12 @@ class PipedRun:
         for raw in self.proc.stdout:
             line = raw.decode()
             self._lines.append(line)
-            for message in parse_messages(line):
+            try:
+                parsed = parse_messages(line)
+            except ProtocolViolation as violation:  # raised in the test's thread once the run is finished
+                self.violation = self.violation or violation
+                continue  # keep draining stdout: a full pipe would block the child
+            for message in parsed:
                 self.messages.append(message)
                 self._queue.put(message)
         self._queue.put(None)
@@ -107,6 +114,8 @@ class PipedRun:
             self.proc.stdout.close()
         self._outputs.append(self._stderr_path.read_text(errors="replace"))
         self._outputs.append("".join(self._lines))
+        if self.violation is not None:
+            raise self.violation
 
     @property
     def stdout(self) -> str:

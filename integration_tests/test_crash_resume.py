@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from integration_tests.connector import catalog, parse_messages, record, state
+from integration_tests.protocol import ProtocolViolation
 
 ROWS = 600
 STATE_EVERY = 50
@@ -54,6 +55,7 @@ class StreamingRun:
         self.messages: list[dict[str, Any]] = []
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._closed = False
+        self.violation: ProtocolViolation | None = None
         args = [sys.executable, "-m", "destination_stripe", "write",
                 "--config", str(folder / "config.json"), "--catalog", str(folder / "catalog.json")]
         with open(self.input_path, "rb") as stdin, open(self.stderr_path, "wb") as stderr:
@@ -81,7 +83,12 @@ class StreamingRun:
         for raw in self.proc.stdout:
             line = raw.decode()
             self._lines.append(line)
-            for message in parse_messages(line):
+            try:
+                parsed = parse_messages(line)
+            except ProtocolViolation as violation:  # raised in the test's thread once the run is finished
+                self.violation = self.violation or violation
+                continue  # keep draining stdout: a full pipe would block the child
+            for message in parsed:
                 self.messages.append(message)
                 self._queue.put(message)
         self._queue.put(None)
@@ -118,6 +125,8 @@ class StreamingRun:
         if self.stderr_path.exists():
             self._outputs.append(self.stderr_path.read_text(errors="replace"))
         self._outputs.append("".join(self._lines))
+        if self.violation is not None:
+            raise self.violation
 
     @property
     def states(self) -> list[dict[str, Any]]:
