@@ -4,7 +4,8 @@
 #   docker run --rm airbyte/destination-stripe:dev spec
 #
 # Works with the legacy builder (no BuildKit-only features). Stages:
-#   builder  -> a venv at /opt/connector holding the project's wheel and its dependencies (build tools stay here)
+#   builder  -> a venv at /opt/connector: the dependencies exactly as poetry.lock pins them, then the project's wheel
+#               (Poetry and build tools stay in this stage)
 #   runtime  -> the base image plus that venv only, non-root user, writable /airbyte: shared by every variant
 #   valmi-builder -> valmi's container wrapper (valmi-connector-lib) in its own venv at /opt/valmi (pydantic 1)
 #   valmi    -> runtime + /opt/valmi, entrypoint = valmi's wrapper around the connector (`--target valmi`)
@@ -21,23 +22,29 @@
 ARG BASE_IMAGE=docker.io/airbyte/python-connector-base:4.0.2@sha256:9fdb1888c4264cf6fee473649ecb593f56f58e5d0096a87ee0b231777e2e3e73
 
 FROM ${BASE_IMAGE} AS builder
+# The one Poetry version of pyproject.toml's [tool.destination-stripe] poetry-version (unit_tests/test_versions.py).
+ARG POETRY_VERSION=2.5.1
 USER root
 WORKDIR /build
 ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN python -m venv /opt/connector
-# Dependencies first, in their own layer, keyed on pyproject.toml alone: editing the code does not reinstall
-# them. An empty package and README stand in for the real ones during this step.
-COPY pyproject.toml ./
-RUN mkdir destination_stripe \
- && touch destination_stripe/__init__.py README.md \
- && /opt/connector/bin/pip install . \
- && /opt/connector/bin/pip uninstall --yes destination-stripe \
- && rm -rf destination_stripe README.md build ./*.egg-info
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    POETRY_NO_INTERACTION=1 \
+    POETRY_VIRTUALENVS_CREATE=false \
+    POETRY_CACHE_DIR=/tmp/poetry-cache
+# Poetry in a venv of its own (builder stage only), the connector's venv beside it.
+RUN python -m venv /opt/poetry \
+ && /opt/poetry/bin/pip install "poetry==${POETRY_VERSION}" \
+ && python -m venv /opt/connector
+# Dependencies first, in their own layer, keyed on pyproject.toml and poetry.lock alone: editing the code does not
+# reinstall them. Exactly the lock's versions (Poetry checks each file's hash), the main group only (no test tools).
+COPY pyproject.toml poetry.lock ./
+RUN VIRTUAL_ENV=/opt/connector /opt/poetry/bin/poetry install --only main --no-root \
+ && rm -rf /tmp/poetry-cache
+# The connector itself: a wheel built by pyproject.toml's backend (poetry-core), installed without dependencies.
 COPY README.md ./
 COPY destination_stripe ./destination_stripe
-RUN /opt/connector/bin/pip wheel --no-deps --wheel-dir /build/wheels . \
- && /opt/connector/bin/pip install --no-deps /build/wheels/destination_stripe-*.whl \
+RUN /opt/poetry/bin/poetry build --format wheel --output /build/wheels \
+ && /opt/connector/bin/pip install --no-deps /build/wheels/airbyte_destination_stripe-*.whl \
  && /opt/connector/bin/pip check \
  && /opt/connector/bin/python -m pip uninstall --yes pip \
  && /opt/connector/bin/python -c "import destination_stripe.run"

@@ -1,8 +1,10 @@
 """One version and one base image, pinned once and repeated consistently.
 
-The package version (pyproject.toml), `destination_stripe.__version__`, the Dockerfile's io.airbyte.version label and
-metadata.yaml's dockerImageTag are one number; the Dockerfile's `ARG BASE_IMAGE` default is metadata.yaml's baseImage;
-AIRBYTE_ENTRYPOINT is the ENTRYPOINT. Everything is parsed from the files: nothing expected is written here.
+The package version (pyproject.toml's tool.poetry), `destination_stripe.__version__`, the Dockerfile's
+io.airbyte.version label and metadata.yaml's dockerImageTag are one number; the Dockerfile's `ARG BASE_IMAGE` default
+is metadata.yaml's baseImage; AIRBYTE_ENTRYPOINT is the ENTRYPOINT; the Poetry that `./dev` bootstraps is the one the
+Dockerfile installs, and poetry.lock is up to date with pyproject.toml. Everything is parsed from the files: nothing
+expected is written here.
 """
 
 from __future__ import annotations
@@ -10,16 +12,19 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
 import tomllib
 import uuid
 from pathlib import Path
 
+import pytest
 import yaml
 
 import destination_stripe
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+POETRY = PYPROJECT["tool"]["poetry"]  # the project's metadata: Airbyte's QA checks read version and license here
 METADATA = yaml.safe_load((ROOT / "metadata.yaml").read_text())
 DATA = METADATA["data"]
 
@@ -61,7 +66,7 @@ def build_arg_default(name: str) -> str:
 
 
 def test_one_version_everywhere() -> None:
-    version = PYPROJECT["project"]["version"]
+    version = POETRY["version"]
     assert str(DATA["dockerImageTag"]) == version
     assert key_values("LABEL")["io.airbyte.version"] == version
     if hasattr(destination_stripe, "__version__"):
@@ -92,7 +97,7 @@ def test_airbyte_entrypoint_is_the_entrypoint() -> None:
     assert entrypoint[0].startswith("/"), "absolute paths only"
     assert key_values("ENV")["AIRBYTE_ENTRYPOINT"] == " ".join(entrypoint)
     script = Path(entrypoint[0]).name
-    assert script in PYPROJECT["project"]["scripts"], f"{script} is not a console script of the package"
+    assert script in POETRY["scripts"], f"{script} is not a console script of the package"
 
 
 def test_metadata_has_airbytes_required_fields() -> None:
@@ -100,7 +105,7 @@ def test_metadata_has_airbytes_required_fields() -> None:
     assert DATA["connectorType"] == "destination"
     uuid.UUID(DATA["definitionId"])
     assert {"language:python", "cdk:python"} <= set(DATA["tags"])
-    assert DATA["license"] == PYPROJECT["project"]["license"]
+    assert DATA["license"] == POETRY["license"]
     assert DATA["supportsDataActivation"] is True
     assert DATA["allowedHosts"]["hosts"] == ["api.stripe.com"]
 
@@ -130,7 +135,7 @@ def test_valmi_variant_is_pinned_labelled_and_wraps_the_same_connector() -> None
     assert pins["pydantic"].startswith("1."), "valmi's wrapper needs pydantic 1"
 
     labels = key_values("LABEL")
-    assert labels["io.valmi.version"] == PYPROJECT["project"]["version"]
+    assert labels["io.valmi.version"] == POETRY["version"]
     assert labels["io.valmi.name"] == "valmi/" + DATA["dockerRepository"].split("/", 1)[1]
 
     env = key_values("ENV")
@@ -139,3 +144,56 @@ def test_valmi_variant_is_pinned_labelled_and_wraps_the_same_connector() -> None
     assert words[-1] == env["AIRBYTE_ENTRYPOINT"], "the valmi image must run the same console script"
     store = json.loads(env["VALMI_INTERMEDIATE_STORE"])
     assert {"directory", "max_lines_per_file_hint", "log_flush_interval"} <= store["local"].keys()
+
+
+POETRY_BIN = ROOT / ".venv-poetry" / "bin" / "poetry"  # bootstrapped by ./dev setup
+
+
+def test_packaged_the_way_airbytes_qa_checks_read_it() -> None:
+    """Airbyte's packaging checks: a Poetry project (pyproject.toml + poetry.lock, no setup.py) whose tool.poetry
+    version and license match metadata.yaml, named airbyte-destination-<name>, built by poetry-core."""
+    assert (ROOT / "poetry.lock").is_file(), "poetry.lock must be committed"
+    assert not (ROOT / "setup.py").exists()
+    assert POETRY["name"] == "airbyte-" + DATA["dockerRepository"].split("/", 1)[1]
+    assert POETRY["license"].lower() == str(DATA["license"]).lower()
+    assert POETRY["version"] == str(DATA["dockerImageTag"])
+    assert PYPROJECT["build-system"]["build-backend"] == "poetry.core.masonry.api"
+    assert "project" not in PYPROJECT, "one source of metadata: tool.poetry (what Airbyte's checks read)"
+
+
+def test_one_poetry_version_for_dev_and_the_image() -> None:
+    pinned = PYPROJECT["tool"]["destination-stripe"]["poetry-version"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", pinned), pinned
+    assert build_arg_default("POETRY_VERSION") == pinned
+    assert f'"poetry=={pinned}"' not in (ROOT / "dev").read_text(), "./dev must read the pin, not repeat it"
+
+
+def test_the_lock_pins_the_direct_dependencies_at_their_declared_versions() -> None:
+    """Every exact pin of tool.poetry.dependencies is the version poetry.lock installs (the image and ./dev install
+    the lock, so a pin edited without `poetry lock` would silently not apply)."""
+    lock = tomllib.loads((ROOT / "poetry.lock").read_text())
+    locked = {package["name"]: package["version"] for package in lock["package"]}
+    groups = [POETRY["dependencies"], POETRY["group"]["dev"]["dependencies"]]
+    exact = {
+        name.lower(): spec
+        for group in groups
+        for name, spec in group.items()
+        if isinstance(spec, str) and re.fullmatch(r"\d+(\.\d+)*", spec)
+    }
+    assert exact, "no exact pins found: the parse is broken"
+    assert {name: locked.get(name) for name in exact} == exact
+
+
+def test_poetry_lock_is_up_to_date_with_pyproject() -> None:
+    """`poetry check --lock`, run by the Poetry that ./dev bootstraps: fails when pyproject.toml changed since the
+    lock was made (then run `.venv-poetry/bin/poetry lock`)."""
+    if not POETRY_BIN.exists():
+        pytest.skip(f"{POETRY_BIN.relative_to(ROOT)} is missing: run ./dev setup (it bootstraps the pinned Poetry)")
+    result = subprocess.run(
+        [str(POETRY_BIN), "check", "--lock", "--no-interaction"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
