@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from destination_stripe.config_s3 import NoObjectStorage, ObjectStorage
 from destination_stripe.config_streams import EffectiveStream, StreamSettings, effective_stream, stream_problems
 from destination_stripe.errors import ConfigurationError
 from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, object_named
@@ -137,6 +138,13 @@ class StripeConfig(BaseModel):
         "A file to append rejected rows to, one JSON per line: the row, the reason, Stripe's code and request id. "
         "Inside Docker, use a path under /airbyte or a mounted folder.",
         examples=["/airbyte/rejected.jsonl"], order=12,
+    )
+    object_storage_config: ObjectStorage = _opt(
+        NoObjectStorage(),
+        "Rejected rows as JSONL files in S3 or an S3-compatible store, each batch uploaded before the STATE that "
+        "counts it (<bucket_path>/<sync id>/<stream>/...). Airbyte links a sync's rejected records from its timeline.",
+        examples=[{"storage_type": "S3", "s3_bucket_name": "airbyte-rejected-records", "s3_bucket_region": "us-east-1",
+                   "bucket_path": "stripe"}], order=25, title="Rejected records in object storage",
     )
     requests_per_second: float | None = _opt(
         None,

@@ -15,6 +15,7 @@ import orjson
 
 from destination_stripe.adapters.spec import spec_message
 from destination_stripe.config import load_config
+from destination_stripe.config_s3 import object_storage_secrets
 from destination_stripe.errors import ConfigurationError, ConnectorError
 from destination_stripe.output import Emitter, route_logging
 
@@ -47,6 +48,8 @@ def _register_key(raw_config: Any, emitter: Emitter) -> None:
     if isinstance(raw_config, dict) and isinstance(raw_config.get("api_key"), str):
         emitter.add_secret(raw_config["api_key"])
         emitter.add_secret(raw_config["api_key"].strip())
+    for secret in object_storage_secrets(raw_config):  # the S3 keys of object_storage_config, masked the same way
+        emitter.add_secret(secret)
 
 
 def main(argv: list[str] | None = None) -> int:

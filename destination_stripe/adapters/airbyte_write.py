@@ -16,6 +16,7 @@ from destination_stripe.adapters.airbyte_streams import plan_streams
 from destination_stripe.config import StripeConfig
 from destination_stripe.core.accounts import account_of, without_field
 from destination_stripe.core.checkpoints import StateTracker, stream_key
+from destination_stripe.core.rejects_s3 import catalog_sync_id
 from destination_stripe.core.sync import Sync
 from destination_stripe.core.writer import Outcome, Row, Writer
 from destination_stripe.errors import RowRejected
@@ -26,7 +27,7 @@ class AirbyteWrite:
     def __init__(self, config: StripeConfig, catalog: Mapping[str, Any], emitter: Emitter) -> None:
         self._plans = plan_streams(config, catalog)
         self._emitter = emitter
-        self._sync = Sync(config, emitter, self._row_done)
+        self._sync = Sync(config, emitter, self._row_done, sync_id=catalog_sync_id(catalog))
         self._account_field = config.account_field
         self._default_account = config.stripe_account
         self._writers: dict[tuple[str, str | None], Writer] = {}  # (stream, account) -> its writer

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from destination_stripe.config import load_config
+from destination_stripe.core.rejects_s3 import open_reject_store
 from destination_stripe.core.sync import build_gateway
 from destination_stripe.errors import ConnectorError, RowRejected
 from destination_stripe.objects import CUSTOMER, object_named
@@ -24,6 +25,10 @@ def run_check(raw_config: Any, emitter: Emitter) -> dict[str, Any]:
         gateway = build_gateway(config, emitter, max_retries=CHECK_RETRIES, timeout_s=CHECK_TIMEOUT_S)
         obj = object_named(config.object) or CUSTOMER
         note = ObjectApi(gateway, obj, config.stripe_account).check_key_can_write()
+        store = open_reject_store(config.object_storage_config, sync_id=None)  # the bucket exists and is reachable
+        if store is not None:
+            store.probe()  # and writable: a small object written and deleted
+            emitter.log("INFO", f"Rejected rows can be written to {store.location}<sync id>/.")
     except ConnectorError as error:
         return _status("FAILED", error.message)
     except RowRejected as refused:  # the list read itself was refused: writes need it to find objects

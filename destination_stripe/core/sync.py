@@ -19,6 +19,7 @@ from destination_stripe.core.accounts import AccountGateways
 from destination_stripe.core.identity import identity_key
 from destination_stripe.core.progress import ProgressReporter, rate
 from destination_stripe.core.rejects import RejectSink
+from destination_stripe.core.rejects_s3 import open_reject_store
 from destination_stripe.core.writer import OUTCOMES, DoneCallback, Stop, Writer, WriterSettings
 from destination_stripe.errors import ConfigurationError, RowRejected
 from destination_stripe.objects import OBJECTS, MatchOn, ObjectDescription
@@ -73,7 +74,7 @@ class Sync:
     """
 
     def __init__(self, config: StripeConfig, emitter: Emitter, on_done: DoneCallback, *,
-                 max_retries: int | None = None, timeout_s: float | None = None) -> None:
+                 max_retries: int | None = None, timeout_s: float | None = None, sync_id: str | None = None) -> None:
         self.config = config
         self.emitter = emitter
         self._on_done = on_done
@@ -81,7 +82,10 @@ class Sync:
         self.stop = Stop()
         self.gateway = build_gateway(config, emitter, max_retries=max_retries, timeout_s=timeout_s,
                                      cancel=self.stop.event)
-        self.rejects = RejectSink(config.rejected_records_path, log=emitter.log, mask=emitter.mask)
+        # `sync_id` (the platform's job id) names the folder of this sync's rejected rows in object storage; the
+        # bucket is checked now, so a wrong one is a config_error before any row is read.
+        self.rejects = RejectSink(config.rejected_records_path, log=emitter.log, mask=emitter.mask,
+                                  store=open_reject_store(config.object_storage_config, sync_id=sync_id))
         self.accounts = AccountGateways(config, self.gateway, partial(build_limiter, config))
         self._writers: dict[tuple[str | None, str, str], Writer] = {}
         self.early_rejections = 0  # rows refused before reaching a writer (bad JSON, mapping, unknown stream)
