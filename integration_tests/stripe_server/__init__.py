@@ -1,14 +1,16 @@
 """A stateful Stripe-compatible HTTP server for the tests, the demo and the benchmark.
 
 It speaks Stripe's v1 wire format to the real stripe-python SDK (16.1.0, API version 2026-10-28.endive) for
-customers (+ search), products, prices, coupons, promotion codes and events, on the platform and on Stripe Connect
-connected accounts. stripe-mock is stateless and unreachable from here, and the connector's hard parts (upsert by
-lookup, idempotent retries, rate limits, lost responses, eventual search) need a server that remembers and
-misbehaves on demand. The server uses only the standard library; :class:`ServerControl` (a ``requests`` client)
+customers (+ search), products, prices, coupons, promotion codes and events, and billing meter events (v1 events and
+cancellations; v2 meter event sessions and streams, in v2's JSON), on the platform and on Stripe Connect connected
+accounts. stripe-mock is stateless and unreachable from here, and the connector's hard parts (upsert by lookup,
+idempotent retries, rate limits, lost responses, eventual search) need a server that remembers and misbehaves on
+demand. The server uses only the standard library; :class:`ServerControl` (a ``requests`` client)
 drives its control API::
 
     with StripeServer(host="127.0.0.1", port=0, latency_ms=0, latency_jitter_ms=0, seed=0) as server:
-        client = stripe.StripeClient(key, base_addresses={"api": server.url}, max_network_retries=0)
+        client = stripe.StripeClient(key, base_addresses={"api": server.url, "meter_events": server.url},
+                                     max_network_retries=0)
         server.control.configure(faults=[{"kind": "lost_response", "count": 1}])
         acct = server.control.create_account()
         client.v1.products.create({"name": "x"}, options={"stripe_account": acct})
@@ -20,7 +22,8 @@ CLI: ``python -m integration_tests.stripe_server --host 127.0.0.1 --port 12111 [
 Module map: :mod:`.pipeline` (the order of checks), :mod:`.routes` (endpoints), :mod:`.accounts` (Connect),
 :mod:`.store` + :mod:`.customers` (customers), :mod:`.catalog` + :mod:`.catalog_data` + :mod:`.products`,
 :mod:`.prices`, :mod:`.coupons`, :mod:`.promotion_codes` (the catalog; each object module's docstring states its
-rules and their sources), :mod:`.events`, :mod:`.idempotency`, :mod:`.limits`, :mod:`.faults`, :mod:`.schemas` +
+rules and their sources), :mod:`.meters` + :mod:`.meter_events` (v1) + :mod:`.meter_stream` (v2) (meter events),
+:mod:`.events`, :mod:`.idempotency`, :mod:`.limits`, :mod:`.faults`, :mod:`.schemas` +
 :mod:`.catalog_schemas` (parameters, equal to the SDK's TypedDicts) checked by :mod:`.validation`.
 
 Error codes. Stripe's own codes where Stripe documents one: ``parameter_unknown``, ``parameter_missing``,
@@ -32,7 +35,9 @@ parameter's name for an unknown referenced object: ``product``, ``promotion[coup
 ``parameters_exclusive`` (``starting_after`` with ``ending_before``; ``type`` with ``types``; ``ids`` with a cursor;
 ``product`` with ``product_data``; ``unit_amount`` with ``unit_amount_decimal``; ``amount_off`` with
 ``percent_off``), ``account_invalid`` (403, a Connect account the key cannot use), ``rate_limit``, ``lock_timeout``,
-``idempotency_key_in_use`` (409). Stripe sends no code or an undocumented one for the rest, so this server chose:
+``idempotency_key_in_use`` (409), and on the v2 stream ``billing_meter_event_session_expired`` (401, type
+``temporary_session_expired``, v2's body ``{"error": {"type", "code", "message", "doc_url"}}``). Stripe sends no
+code or an undocumented one for the rest, so this server chose:
 
 * ``parameter_invalid_string``: a value outside the allowed set (``tax_exempt``, other enums, booleans), a hash
   or array where the schema wants something else, a malformed currency, decimal or number, a string over its
@@ -45,7 +50,10 @@ parameter's name for an unknown referenced object: ``product``, ``promotion[coup
   duplicate active promotion ``code``, and this server's business-rule refusals (``tax_behavior`` already set,
   tier rules, coupon duration/amount rules, ``expires_at``/``redeem_by`` bounds, a promotion ``code`` with other
   characters than letters, digits and ``-``, a code's ``max_redemptions`` above its coupon's, reactivating a code
-  whose coupon is deleted or no longer valid or which has expired), each with its param.
+  whose coupon is deleted or no longer valid or which has expired), each with its param; for v1 meter events: a
+  repeated ``identifier`` ("An event already exists with identifier <id>.", ``Stripe-Should-Retry: false``, as
+  public reports of Stripe's answer show it), an unknown or inactive meter, a value that is not a whole number, a
+  timestamp outside the window, a cancellation refused, and the 409 for a concurrent call on one (customer, meter).
 
 401 (``Invalid API Key provided: sk_test_****...abcd``), 403, ``idempotency_error`` and ``api_error`` bodies carry no
 code, like Stripe. Bodies omit absent keys instead of nulling them; every answer has a ``Request-Id`` header.
@@ -63,17 +71,36 @@ spends (default: the connected account's own, see :mod:`.limits`); that idempote
 the answer to ``Stripe-Account`` and ``Stripe-Context`` naming different accounts (400 here); whether the price
 list's active-only default also holds with ``lookup_keys`` (here: yes, so an archived key holder needs
 ``active=false``); whether ``_`` is allowed in a promotion code (here: no); whether deleting a coupon deactivates its
-promotion codes (here: no).
+promotion codes (here: no). Meter events (details in :mod:`.meter_events`, :mod:`.meter_stream`): the wording of
+every refusal except the duplicate and the expired session; the 409 body for concurrent (customer, meter) calls and
+that the rule holds in test mode too (one public report of sandbox behaviour); whether Stripe checks the customer
+synchronously on v1; the at most 19 value digits; the stream's synchronous shape checks and its 400 bodies; the
+answer to an unknown stream token; whether a Connect header on a stream request matters (here: ignored, the session
+decides); whether an errored v2 event takes its identifier (here: no); the error-report ids, texts and grouping.
 
 What differs from Stripe (users of the server must know):
 
-* Only customers, products, prices, coupons, promotion codes and their events exist. Customers: ``payment_method``,
-  ``source``, ``tax_id_data``, ``test_clock``, ``cash_balance``, ``tax``, ``validate``, ``expand`` and (update)
-  ``default_source`` are validated and then ignored, not stored; ``expand[]=total_count`` on search is the one
-  customer expansion honoured. Catalog objects honour ``expand`` only for their includable fields (a price's
-  ``tiers``/``currency_options``, a coupon's ``applies_to``/``currency_options``); expanding references
-  (``product``, ``promotion.coupon``) is accepted and ignored. ``/v1/products/search`` and ``/v1/prices/search``
-  answer 404. Nothing is ever redeemed: ``times_redeemed`` stays 0, ``max_redemptions`` is stored, not enforced.
+* Meter events. Meters exist only once seeded (``ServerControl.seed_meters``; no ``/v1/billing/meters``, no event
+  summaries, nothing is aggregated or invoiced). v1 validates synchronously (meter, customer, whole-number value,
+  timestamp within 35 days past / 5 minutes ahead, identifier unique for 24 hours, shared with v2) and allows one
+  call at a time per (customer, meter) (409). Live mode: v1 has its own 1,000/s bucket and the stream its own
+  10,000 requests/s, outside the global limit; test mode: both count toward the basic limit (25/s), as Stripe's
+  usage-recording page says. The stream (``base_addresses["meter_events"]``, JSON, authenticated by the session
+  token, which fixes mode and account) takes 1 to 100 events; shape errors fail the request, everything else is
+  validated "asynchronously": bad events are listed as ``errored`` and summarised in
+  ``v1.billing.meter.error_report_triggered``/``no_meter_found`` events readable at once through
+  ``ServerControl.meter_error_reports`` (Stripe batches them over windows and sends them to event destinations;
+  here one per request and meter, sent nowhere). Repeated stream identifiers are dropped silently
+  (``deduplicated``). Cancellations answer ``status: pending`` and take effect at once. Sessions last 15 minutes
+  (``meter_session_ttl_s``; ``expire_meter_sessions()`` ends them all now).
+* Only customers, products, prices, coupons, promotion codes, meter events and their events exist. Customers:
+  ``payment_method``, ``source``, ``tax_id_data``, ``test_clock``, ``cash_balance``, ``tax``, ``validate``,
+  ``expand`` and (update) ``default_source`` are validated and then ignored, not stored; ``expand[]=total_count`` on
+  search is the one customer expansion honoured. Catalog objects honour ``expand`` only for their includable
+  fields (a price's ``tiers``/``currency_options``, a coupon's ``applies_to``/``currency_options``); expanding
+  references (``product``, ``promotion.coupon``) is accepted and ignored. ``/v1/products/search`` and
+  ``/v1/prices/search`` answer 404. Nothing is ever redeemed: ``times_redeemed`` stays 0, ``max_redemptions`` is
+  stored, not enforced.
 * Update merges nested objects field by field (``address``, ``shipping``, ``invoice_settings`` and its
   ``rendering_options``), not only metadata; ``custom_fields`` and ``preferred_locales`` are replaced whole.
   ``""`` sets plain strings (``name``, ``phone``, ``description``, ``email``, ...) to null, ``address=``/``shipping=``

@@ -70,9 +70,11 @@ class ServerControl:
         revoked_keys: Iterable[str] | None = None,
         seed: int | None = None,
         connect_rate_limits: str | None = None,
+        meter_session_ttl_s: float | None = None,
     ) -> dict[str, Any]:
         """Change the given settings (others keep their values); ``faults``/``revoked_keys`` replace the lists.
         ``connect_rate_limits``: ``"per_account"`` (connected accounts have their own buckets) or ``"platform"``.
+        ``meter_session_ttl_s``: how long new meter event session tokens live (Stripe: 900).
         Returns all settings (revoked keys masked)."""
         payload: dict[str, Any] = {
             "latency_ms": latency_ms,
@@ -84,6 +86,7 @@ class ServerControl:
             "revoked_keys": None if revoked_keys is None else list(revoked_keys),
             "seed": seed,
             "connect_rate_limits": connect_rate_limits,
+            "meter_session_ttl_s": meter_session_ttl_s,
         }
         result: dict[str, Any] = self._call("POST", "configure", {k: v for k, v in payload.items() if v is not None})
         return result
@@ -143,6 +146,52 @@ class ServerControl:
         """Every event recorded by API writes in ``mode`` (and ``account``), full objects as ``GET /v1/events``
         shows them, oldest first (seeding records none)."""
         return self._read("events", mode, account)
+
+    def seed_meters(
+        self, meters: Iterable[Mapping[str, Any]], mode: str = "test", account: str | None = None
+    ) -> list[str]:
+        """Create billing meters: ``{"event_name", "customer_mapping"?: {"event_payload_key"}, "value_settings"?:
+        {"event_payload_key"}, "status"?: "active"|"inactive", "id"?}``; their ids (``mtr_...``)."""
+        payload = {"meters": [dict(m) for m in meters], "mode": mode, "account": account}
+        return list(self._call("POST", "meters", payload)["ids"])
+
+    def set_meter_status(
+        self, event_name: str, status: str, mode: str = "test", account: str | None = None
+    ) -> dict[str, Any]:
+        """``"inactive"`` (a deactivated meter: its events are refused) or ``"active"``; the meter."""
+        payload = {"event_name": event_name, "status": status, "mode": mode, "account": account}
+        result: dict[str, Any] = self._call("POST", "meter_status", payload)
+        return result
+
+    def meters(self, mode: str = "test", account: str | None = None) -> list[dict[str, Any]]:
+        """Every seeded meter, as ``billing.meter`` objects."""
+        return list(self._call("GET", "meters", mode=mode, account=account or "")["data"])
+
+    def seed_meter_events(
+        self, events: Iterable[Mapping[str, Any]], mode: str = "test", account: str | None = None
+    ) -> int:
+        """Store accepted events directly (``{"event_name", "identifier", "payload", "timestamp"?, "created"?}``;
+        ``created`` in the past puts them beyond the 24-hour dedupe and cancellation windows); how many."""
+        payload = {"events": [dict(e) for e in events], "mode": mode, "account": account}
+        return int(self._call("POST", "meter_events", payload)["count"])
+
+    def meter_events(
+        self, mode: str = "test", account: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Recorded meter events, each ``{"identifier", "event_name", "payload", "timestamp", "created",
+        "source": "v1"|"v2"|"seed", "status"}``: accepted and cancelled events (by first arrival), then errored
+        (v2, with ``code`` and ``message``) and deduplicated copies; ``status`` filters."""
+        query = {"mode": mode, "account": account or "", "status": status or ""}
+        return list(self._call("GET", "meter_events", **query)["data"])
+
+    def meter_error_reports(self, mode: str = "test", account: str | None = None) -> list[dict[str, Any]]:
+        """The ``v1.billing.meter.error_report_triggered`` / ``v1.billing.meter.no_meter_found`` events the v2
+        stream's asynchronous validation produced, oldest first."""
+        return list(self._call("GET", "meter_error_reports", mode=mode, account=account or "")["data"])
+
+    def expire_meter_sessions(self) -> int:
+        """Every meter event session token expires now (the next stream call answers 401); how many were valid."""
+        return int(self._call("POST", "expire_meter_sessions", {})["expired"])
 
     def create_account(self, account_id: str | None = None, *, modes: Iterable[str] = ("test", "live")) -> str:
         """A new, active connected account usable with keys of ``modes``; its id (``acct_...``)."""

@@ -10,7 +10,14 @@ oldest first, includable fields too); ``GET events?mode=&account=`` (full event 
 ``POST reset``, ``POST configure`` (any subset of settings), ``POST seed_customers`` (``{"customers", "mode",
 "account"}``), ``POST seed`` (``{"kind", "objects", "mode", "account"}`` for the catalog kinds), ``POST accounts``
 (``{"id"?, "modes"?}``: a new connected account), ``POST account_state`` (``{"account", "state"}``: ``active``,
-``disconnected`` or ``deleted``), ``POST revoke_key`` (``{"key"}``). ``account`` is a connected account's id
+``disconnected`` or ``deleted``), ``POST revoke_key`` (``{"key"}``).
+Meters (see :mod:`.meters`): ``POST meters`` (``{"meters": [{"event_name", "customer_mapping"?:
+{"event_payload_key"}, "value_settings"?: {"event_payload_key"}, "status"?, "id"?}], "mode", "account"}``),
+``POST meter_status`` (``{"event_name", "status", "mode", "account"}``), ``GET meters``, ``POST meter_events``
+(``{"events", "mode", "account"}``: accepted events stored directly, ``created`` may be in the past),
+``GET meter_events?mode=&account=&status=`` (accepted, cancelled, errored, deduplicated),
+``GET meter_error_reports?mode=&account=`` (the v2 error report events), ``POST expire_meter_sessions`` (every meter
+event session token expires now). ``account`` is a connected account's id
 (absent: the platform). Bad input answers 400 ``{"error": {"message": ...}}``.
 """
 
@@ -107,6 +114,39 @@ def _read(state: ServerState, name: str, query: Mapping[str, str]) -> list[dict[
     return state.catalog.all_objects(scope, _READERS[name], include_deleted)
 
 
+def _meter_post(state: ServerState, name: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    if name == "expire_meter_sessions":
+        return {"expired": state.meter_sessions.expire_all()}
+    scope = _scope(state, payload.get("mode", "test"), payload.get("account"))
+    if name == "meters":
+        specs = payload.get("meters")
+        if not isinstance(specs, list):
+            raise ValueError("meters must be a list of objects")
+        return {"ids": state.meters.seed(scope, specs)}
+    if name == "meter_status":
+        return state.meters.set_status(scope, str(payload.get("event_name")), str(payload.get("status")))
+    events = payload.get("events")
+    if not isinstance(events, list):
+        raise ValueError("events must be a list of objects")
+    return {"count": state.meters.seed_events(scope, events)}
+
+
+def _meter_get(state: ServerState, name: str, query: Mapping[str, str]) -> list[dict[str, Any]]:
+    scope = _scope(state, query.get("mode", "test"), query.get("account"))
+    if name == "meters":
+        return state.meters.meters(scope)
+    if name == "meter_error_reports":
+        return state.meters.reports(scope)
+    status = query.get("status") or None
+    if status not in (None, "accepted", "cancelled", "errored", "deduplicated"):
+        raise ValueError("status must be one of accepted, cancelled, errored, deduplicated")
+    return state.meters.events(scope, status)
+
+
+_METER_POSTS = frozenset({"meters", "meter_status", "meter_events", "expire_meter_sessions"})
+_METER_GETS = frozenset({"meters", "meter_events", "meter_error_reports"})
+
+
 def _flag(value: str | None) -> bool:
     return (value or "").lower() in ("1", "true", "yes")
 
@@ -133,6 +173,8 @@ def handle_control(state: ServerState, request: Request) -> Outcome:
                 return Outcome(200, {"data": state.accounts.all()})
             if name in ("customers", "events", *_READERS):
                 return Outcome(200, {"data": _read(state, name, query)})
+            if name in _METER_GETS:
+                return Outcome(200, {"data": _meter_get(state, name, query)})
         elif request.method == "POST":
             if name == "reset":
                 state.reset()
@@ -152,6 +194,8 @@ def handle_control(state: ServerState, request: Request) -> Outcome:
             if name == "account_state":
                 account = payload.get("account")
                 return Outcome(200, state.accounts.set_state(str(account), str(payload.get("state"))).to_json())
+            if name in _METER_POSTS:
+                return Outcome(200, _meter_post(state, name, payload))
             if name == "revoke_key":
                 key = payload.get("key")
                 if not isinstance(key, str) or not key:

@@ -52,6 +52,17 @@ class ApiError(Exception):
         return {"error": error}
 
 
+def v2_body(err: ApiError) -> dict[str, Any]:
+    """API v2's error body (``{"error": {"type", "code", "message", "doc_url"}}``, absent keys omitted)."""
+    error: dict[str, Any] = {"type": err.type}
+    if err.code:
+        error["code"] = err.code
+    error["message"] = err.message
+    if err.code and err.code not in INVENTED_CODES:
+        error["doc_url"] = "https://docs.stripe.com/error-codes#" + err.code.replace("_", "-")
+    return {"error": error}
+
+
 def param_error(code: str, message: str, param: str | None) -> ApiError:
     """A 400 ``invalid_request_error`` about one parameter (validation failures are never stored)."""
     return ApiError(400, message, code=code, param=param)

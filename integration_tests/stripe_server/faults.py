@@ -67,6 +67,12 @@ PROMOTION_CODE_ENDPOINTS = (
     "GET /v1/promotion_codes",
     "GET /v1/promotion_codes/{id}",
 )
+METER_EVENT_ENDPOINTS = (
+    "POST /v1/billing/meter_events",
+    "POST /v1/billing/meter_event_adjustments",
+    "POST /v2/billing/meter_event_session",
+    "POST /v2/billing/meter_event_stream",
+)
 ENDPOINTS = (
     CUSTOMER_ENDPOINTS
     + EVENT_ENDPOINTS
@@ -74,6 +80,7 @@ ENDPOINTS = (
     + PRICE_ENDPOINTS
     + COUPON_ENDPOINTS
     + PROMOTION_CODE_ENDPOINTS
+    + METER_EVENT_ENDPOINTS
 )
 _KEYS = frozenset({"kind", "endpoint", "account", "probability", "count", "reason", "applied", "duration_s"})
 

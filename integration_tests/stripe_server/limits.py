@@ -11,6 +11,15 @@ say in so many words whose rate limits such a request spends (it does for read *
 behalf of connected accounts use a separate platform allocation). Default ``connect_rate_limits="per_account"``:
 every connected account has its own buckets, separate from the platform's and from each other's. ``"platform"``
 makes connected-account requests spend the platform's buckets instead, to test the pessimistic reading.
+
+Meter events (https://docs.stripe.com/billing/subscriptions/usage-based/recording-usage-api, "Rate limits"): in live
+mode ``POST /v1/billing/meter_events`` has its own limit, 1,000 calls/s per account (``meter_events``), and
+``POST /v2/billing/meter_event_stream`` its own, 10,000 requests/s (``meter_event_stream``; the stream's API
+reference: "Supports up to 10,000 requests per second in livemode"), neither spending the global bucket. "In test
+mode and sandbox mode, calls to the meter event and meter event stream endpoint count toward the basic limit": there
+they spend the global and endpoint buckets like any other endpoint (25/s), so a test-mode stream carries at most
+2,500 events/s. A session (``POST /v2/billing/meter_event_session``) is an ordinary endpoint in both modes. Only live
+mode takes ``meter_events``/``meter_event_stream`` settings.
 """
 
 from __future__ import annotations
@@ -25,8 +34,19 @@ from .accounts import Scope
 
 SEARCH_ENDPOINT = "GET /v1/customers/search"
 CONNECT_RATE_LIMITS = ("per_account", "platform")
+# Live-mode endpoints with their own limit, outside the global one (the setting naming it)
+OWN_LIVE_LIMITS = {
+    "POST /v1/billing/meter_events": "meter_events",
+    "POST /v2/billing/meter_event_stream": "meter_event_stream",
+}
 DEFAULT_RATE_LIMITS: dict[str, dict[str, float]] = {
-    "live": {"global": 100.0, "endpoint": 25.0, "search": 20.0},
+    "live": {
+        "global": 100.0,
+        "endpoint": 25.0,
+        "search": 20.0,
+        "meter_events": 1000.0,
+        "meter_event_stream": 10000.0,
+    },
     "test": {"global": 25.0, "endpoint": 25.0, "search": 20.0},
 }
 
@@ -48,14 +68,17 @@ class TokenBucket:
 
 
 def merge_rate_limits(current: Mapping[str, Mapping[str, float]], update: Mapping[str, Any]) -> dict[str, Any]:
-    """``update`` may name any subset of modes and of ``global``/``endpoint``/``search``; values must be >= 0."""
+    """``update`` may name any subset of modes and of ``global``/``endpoint``/``search`` (and, live only,
+    ``meter_events``/``meter_event_stream``); values must be >= 0."""
     merged = copy.deepcopy({mode: dict(values) for mode, values in current.items()})
     for mode, values in update.items():
         if mode not in merged or not isinstance(values, Mapping):
             raise ValueError(f"rate_limits: unknown mode {mode!r} (use 'test' or 'live')")
         for name, rate in values.items():
             if name not in merged[mode] or not isinstance(rate, int | float) or isinstance(rate, bool) or rate < 0:
-                raise ValueError(f"rate_limits[{mode}][{name}]: expected global/endpoint/search with a rate >= 0")
+                raise ValueError(
+                    f"rate_limits[{mode}][{name}]: expected one of {sorted(merged[mode])} with a rate >= 0"
+                )
             merged[mode][name] = float(rate)
     return merged
 
@@ -89,6 +112,13 @@ class RateLimiter:
         with self._lock:
             owner = scope if self._per_account else Scope(scope.mode)
             rates = self._limits[scope.mode]
+            own = OWN_LIVE_LIMITS.get(endpoint) if scope.mode == "live" else None
+            if own is not None:
+                bucket = self._bucket(owner, endpoint, rates[own])
+                if not bucket.available(now):
+                    return "endpoint-rate"
+                bucket.tokens -= 1.0
+                return None
             endpoint_rate = rates["search"] if endpoint == SEARCH_ENDPOINT else rates["endpoint"]
             global_bucket = self._bucket(owner, "*", rates["global"])
             endpoint_bucket = self._bucket(owner, endpoint, endpoint_rate)

@@ -83,6 +83,11 @@ class Map:
 
 
 @dataclass(frozen=True)
+class StrHash:
+    """A hash of free string keys to string values, not nested (a meter event's ``payload``)."""
+
+
+@dataclass(frozen=True)
 class Arr:
     item: Node
     emptyable: bool = False
@@ -97,5 +102,19 @@ class IntOrRange:
 
 
 Node = (
-    Str | Int | Num | DecimalStr | IntOrInf | Bool | Enum | Currency | Email | Metadata | Obj | Map | Arr | IntOrRange
+    Str
+    | Int
+    | Num
+    | DecimalStr
+    | IntOrInf
+    | Bool
+    | Enum
+    | Currency
+    | Email
+    | Metadata
+    | Obj
+    | Map
+    | Arr
+    | IntOrRange
+    | StrHash
 )

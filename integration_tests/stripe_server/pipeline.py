@@ -1,16 +1,19 @@
 """One API request, checked in Stripe's order.
 
 1. route (404 for unknown URLs), then count the call;
-2. authentication (401);
+2. authentication (401): an API key, or for the v2 meter event stream a meter event session token, which also
+   fixes the scope (step 3 is skipped for it);
 3. the Connect account (``Stripe-Account`` / ``Stripe-Context``): 403 ``account_invalid`` for an account the key
    cannot use (see :mod:`.accounts`); from here on everything acts on the request's scope (mode and account);
 4. rate limits (429 with ``Stripe-Rate-Limited-Reason``, answered at once, nothing stored), the connected account's
    own buckets or the platform's (``connect_rate_limits``, see :mod:`.limits`);
 5. pre-execution faults (see :mod:`.faults`);
 6. restricted-key permissions (403);
-7. parameter validation (400, nothing stored);
+7. parameter validation (400, nothing stored); v2 endpoints take JSON, which their handlers validate (still before
+   anything is stored) and answer errors in v2's body shape;
 8. idempotency, keys scoped to the account: replay, mismatch (400 ``idempotency_error``), in use (409), or reserve;
-9. the simulated latency, slept *after* the reservation so concurrent duplicates really meet the 409;
+9. the simulated latency, slept *after* the reservation so concurrent duplicates really meet the 409; a v1 meter
+   event holds its (customer, meter) slot over the latency and execution (409 for a second concurrent call);
 10. execution, with the execution faults; the answer is stored under the key (404s and injected 500s included).
     A write that really happens (a 200, an injected 500 ``applied: true``, a ``lost_response``) records its
     events with this request's ``Request-Id`` and ``Idempotency-Key``; a replay executes nothing.
@@ -21,16 +24,19 @@ Every answer except a 429 waits for the simulated latency once; locks are never 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import time
 from typing import Any
 
 from .accounts import Scope
 from .auth import ACCOUNT_ID, check_permission
-from .errors import API_ERROR, ApiError, unknown_param
+from .errors import API_ERROR, ApiError, unknown_param, v2_body
 from .events import RequestOrigin
 from .faults import DURING_EXECUTION, PRE_EXECUTION, FaultRule
 from .messages import API_VERSION, Outcome, Request
+from .meter_events import one_per_customer_and_meter
 from .params import decode, fingerprint, parse_pairs
 from .rng import random_id
 from .routes import Route, execute, match_route, unrecognized_url
@@ -49,6 +55,7 @@ class _Context:
         self.livemode = False
         self.account = ACCOUNT_ID
         self.slept = False
+        self.v2 = False
 
     def sleep(self, state: ServerState) -> None:
         if not self.slept:
@@ -81,7 +88,8 @@ class _Context:
         return headers
 
     def error(self, err: ApiError) -> Outcome:
-        return Outcome(err.status, err.body(self.request_id, self.livemode), self.headers(err.headers))
+        body = v2_body(err) if self.v2 else err.body(self.request_id, self.livemode)
+        return Outcome(err.status, body, self.headers(err.headers))
 
 
 def _rate_limited(reason: str) -> ApiError:
@@ -134,9 +142,15 @@ class ApiPipeline:
         if route is None:
             raise unrecognized_url(request.method, request.path)
         state.stats.call(route.endpoint)
-        key = state.keys.authenticate(request.headers.get("authorization"))
-        ctx.livemode = key.livemode
-        scope = state.accounts.resolve(key, request.headers)
+        ctx.v2 = route.api == "v2"
+        key = None
+        if route.session_auth:  # a meter event session token names the scope itself
+            scope = state.meter_sessions.authenticate(request.headers.get("authorization"))
+            ctx.livemode = scope.livemode
+        else:
+            key = state.keys.authenticate(request.headers.get("authorization"))
+            ctx.livemode = key.livemode
+            scope = state.accounts.resolve(key, request.headers)
         ctx.account = scope.account or ACCOUNT_ID
         if scope.account is not None:
             state.stats.account_call(scope.account)
@@ -148,22 +162,26 @@ class ApiPipeline:
         fault = state.faults.draw(route.endpoint, PRE_EXECUTION, ctx.account)
         if fault is not None:
             return self._pre_execution_fault(fault, ctx)
-        check_permission(key, route.write, route.resource, ctx.account)
-        pairs = parse_pairs(request.query)
-        if request.method == "POST":
-            pairs += parse_pairs(request.body.decode("utf-8", "replace"))
-        params = validate(decode(pairs), route.schema)
+        if key is not None:
+            check_permission(key, route.write, route.resource, ctx.account)
+        params, request_print = self._params(route, request)
         idem_key = ctx.idempotency_key
         if idem_key:
-            stored = state.idempotency.begin(scope, idem_key, fingerprint(request.method, request.path, pairs))
+            stored = state.idempotency.begin(scope, idem_key, request_print)
             if stored is not None:
                 state.stats.replay()
                 ctx.sleep(state)
                 extra = {**stored.headers, "Idempotent-Replayed": "true", "Original-Request": stored.request_id}
                 return Outcome(stored.status, stored.body, ctx.headers(extra))
+        guard = (
+            one_per_customer_and_meter(state, scope, params)
+            if route.one_per_customer_and_meter
+            else contextlib.nullcontext()
+        )
         try:
-            ctx.sleep(state)
-            sent, answer = self._execute(ctx, scope, route, params)
+            with guard:
+                ctx.sleep(state)
+                sent, answer = self._execute(ctx, scope, route, params)
         except BaseException:
             if idem_key:
                 state.idempotency.release(scope, idem_key)
@@ -173,6 +191,23 @@ class ApiPipeline:
                 scope, idem_key, answer.status, _as_dict(answer.body), _storable(answer.headers), ctx.request_id
             )
         return sent
+
+    @staticmethod
+    def _params(route: Route, request: Request) -> tuple[Any, str]:
+        """The request's parameters (v1: form-decoded and validated against the route's schema; v2: the JSON body,
+        which the handler validates) and its idempotency fingerprint."""
+        if route.api == "v2":
+            try:
+                params = json.loads(request.body or b"{}")
+            except ValueError:
+                raise ApiError(400, "The request body is not valid JSON.") from None
+            digest = hashlib.sha256(b"%s %s " % (request.method.encode(), request.path.encode()) + request.body)
+            return params, digest.hexdigest()
+        pairs = parse_pairs(request.query)
+        if request.method == "POST":
+            pairs += parse_pairs(request.body.decode("utf-8", "replace"))
+        assert route.schema is not None
+        return validate(decode(pairs), route.schema), fingerprint(request.method, request.path, pairs)
 
     def _pre_execution_fault(self, fault: FaultRule, ctx: _Context) -> Outcome:
         stats = self.state.stats
@@ -207,7 +242,7 @@ class ApiPipeline:
         ctx.sleep(self.state)
         return Outcome(0, drop="reset")
 
-    def _execute(self, ctx: _Context, scope: Scope, route: Route, params: dict[str, Any]) -> tuple[Outcome, Outcome]:
+    def _execute(self, ctx: _Context, scope: Scope, route: Route, params: Any) -> tuple[Outcome, Outcome]:
         """Run the operation with the execution faults: (what to send, what to store under the key).
 
         404s become stored answers; 400s (checks only the store can make) propagate and the key is released."""

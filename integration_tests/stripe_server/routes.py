@@ -5,6 +5,10 @@ Endpoint names are Stripe's rate-limit unit, the route template (``POST /v1/cust
 store, which records their events; ``GET /v1/events`` and ``GET /v1/events/{id}`` read the event log. Everything
 acts on the request's :class:`~.accounts.Scope` (key mode and Connect account).
 
+Meter events (``/v1/billing/meter_events``, ``/v1/billing/meter_event_adjustments``,
+``/v2/billing/meter_event_session``, ``/v2/billing/meter_event_stream``) are matched by exact path; the v2 ones
+take JSON (see :mod:`.meter_stream`).
+
 ``/v1/products/search`` and ``/v1/prices/search`` exist on Stripe but not here: they answer 404 "Unrecognized
 request URL" rather than being taken for an object id.
 """
@@ -23,6 +27,8 @@ from . import catalog_schemas as cs
 from .accounts import Scope
 from .errors import ApiError, invalid_string, param_error
 from .events import EventLog, EventQuery, RequestOrigin
+from .meter_events import METER_EVENT_ADJUSTMENT_CREATE, METER_EVENT_CREATE, cancel_event, create_event
+from .meter_stream import create_session, stream
 from .search import parse_query
 from .store import CustomerStore, ListQuery
 from .validation import (
@@ -103,14 +109,41 @@ class Route:
     ``object_id`` the id in the path, if any."""
 
     endpoint: str
-    schema: Obj
+    schema: Obj | None
     write: bool
     object_id: str | None = None
     resource: str = "customer"
+    api: str = "v1"  # "v2": JSON bodies, v2 error bodies, validated by the handler (``schema`` is None)
+    session_auth: bool = False  # authenticated by a meter event session token, not an API key
+    one_per_customer_and_meter: bool = False  # the v1 meter-event concurrency rule (see :mod:`.meter_events`)
+
+
+# Endpoints outside the collections above, by exact path (meter events; see :mod:`.meter_events`, :mod:`.meter_stream`)
+_EXACT: dict[tuple[str, str], Route] = {
+    ("POST", "/v1/billing/meter_events"): Route(
+        "POST /v1/billing/meter_events",
+        METER_EVENT_CREATE,
+        True,
+        resource="meter_event",
+        one_per_customer_and_meter=True,
+    ),
+    ("POST", "/v1/billing/meter_event_adjustments"): Route(
+        "POST /v1/billing/meter_event_adjustments", METER_EVENT_ADJUSTMENT_CREATE, True, resource="meter_event"
+    ),
+    ("POST", "/v2/billing/meter_event_session"): Route(
+        "POST /v2/billing/meter_event_session", None, True, resource="meter_event", api="v2"
+    ),
+    ("POST", "/v2/billing/meter_event_stream"): Route(
+        "POST /v2/billing/meter_event_stream", None, True, resource="meter_event", api="v2", session_auth=True
+    ),
+}
 
 
 def match_route(method: str, path: str) -> Route | None:
     """The route for ``method path``, or ``None`` (Stripe answers 404 "Unrecognized request URL")."""
+    exact = _EXACT.get((method, path))
+    if exact is not None:
+        return exact
     parts = path.split("/")
     if len(parts) not in (3, 4) or parts[0] or parts[1] != "v1" or parts[2] not in _COLLECTIONS:
         return None
@@ -191,6 +224,10 @@ def _catalog_handlers(collection: str, kind: str) -> dict[str, Handler]:
 
 
 _HANDLERS: dict[str, Handler] = {
+    "POST /v1/billing/meter_events": lambda st, sc, r, p, o: create_event(st, sc, p),
+    "POST /v1/billing/meter_event_adjustments": lambda st, sc, r, p, o: cancel_event(st, sc, p),
+    "POST /v2/billing/meter_event_session": lambda st, sc, r, p, o: create_session(st, sc, p),
+    "POST /v2/billing/meter_event_stream": lambda st, sc, r, p, o: stream(st, sc, p, o),
     **_customer_handlers(),
     **_catalog_handlers("products", "product"),
     **_catalog_handlers("prices", "price"),

@@ -1,8 +1,8 @@
 """Everything one server instance knows, and the settings the control API changes.
 
 Kept apart from HTTP so the API pipeline and the control endpoints share one object with explicit parts: the
-customer and catalog stores and their event log, the connected accounts, idempotency keys, rate limiter, fault
-rules, key registry, counters and the seeded randomness.
+customer and catalog stores and their event log, meters and meter events with the meter event sessions, the
+connected accounts, idempotency keys, rate limiter, fault rules, key registry, counters and the seeded randomness.
 ``reset()`` returns to the settings the server was *started* with (constructor or CLI), not to global defaults.
 """
 
@@ -20,6 +20,8 @@ from .events import EventLog
 from .faults import FaultInjector
 from .idempotency import IdempotencyStore
 from .limits import CONNECT_RATE_LIMITS, DEFAULT_RATE_LIMITS, RateLimiter, merge_rate_limits
+from .meter_stream import SESSION_TTL_S, MeterSessions
+from .meters import MeterStore
 from .rng import LockedRandom
 from .stats import Stats
 from .store import CustomerStore
@@ -35,6 +37,7 @@ _SETTING_KEYS = frozenset(
         "revoked_keys",
         "seed",
         "connect_rate_limits",
+        "meter_session_ttl_s",
     }
 )
 
@@ -47,6 +50,7 @@ class Settings:
     enforce_rate_limits: bool = True
     connect_rate_limits: str = "per_account"
     seed: int = 0
+    meter_session_ttl_s: float = SESSION_TTL_S
     rate_limits: dict[str, dict[str, float]] = field(default_factory=lambda: merge_rate_limits(DEFAULT_RATE_LIMITS, {}))
 
 
@@ -67,6 +71,8 @@ class ServerState:
         self.events = EventLog()
         self.store = CustomerStore(self.events)
         self.catalog = CatalogStore(self.events, self.store.exists)
+        self.meters = MeterStore()
+        self.meter_sessions = MeterSessions()
         self.accounts = AccountRegistry()
         self.idempotency = IdempotencyStore()
         self.limiter = RateLimiter(initial.rate_limits)
@@ -88,6 +94,8 @@ class ServerState:
         start-up settings."""
         self.store.reset()
         self.catalog.reset()
+        self.meters.reset()
+        self.meter_sessions.reset()
         self.accounts.reset()
         self.events.reset()
         self.idempotency.reset()
@@ -105,7 +113,7 @@ class ServerState:
             raise ValueError(f"unknown settings: {sorted(unknown)}")
         current = self.settings
         changes: dict[str, Any] = {}
-        for name in ("latency_ms", "latency_jitter_ms", "search_lag_s"):
+        for name in ("latency_ms", "latency_jitter_ms", "search_lag_s", "meter_session_ttl_s"):
             value = _non_negative(updates, name)
             if value is not None:
                 changes[name] = value

@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,6 +156,12 @@ class CustomerStore:
         with self._lock:
             record = self._data(scope).records.get(customer_id)
             return record is not None and not record.deleted
+
+    def existing(self, scope: Scope, customer_ids: Iterable[str]) -> set[str]:
+        """The ids among ``customer_ids`` naming customers that are not deleted, under one lock (meter streams)."""
+        with self._lock:
+            records = self._data(scope).records
+            return {c for c in customer_ids if (r := records.get(c)) is not None and not r.deleted}
 
     def list_page(self, scope: Scope, query: ListQuery) -> tuple[list[Snapshot], bool]:
         """One page, newest first, and whether more exist beyond it in the paging direction."""

@@ -29,6 +29,7 @@ from .nodes import (  # re-exported: the node types are part of this module's in
     Num,
     Obj,
     Str,
+    StrHash,
 )
 from .schemas import (  # re-exported for callers that import schemas from here
     CUSTOMER_CREATE,
@@ -70,6 +71,7 @@ __all__ = [
     "Num",
     "Obj",
     "Str",
+    "StrHash",
     "is_plausible_email",
     "validate",
 ]
@@ -183,6 +185,8 @@ def validate(value: Any, node: Node, path: str = "") -> Any:
         return _range(value, node, path)
     if isinstance(node, Map):
         return _map(value, node, path)
+    if isinstance(node, StrHash):
+        return _str_hash(value, path)
     if not isinstance(value, str):
         raise invalid_string(path, f"Invalid {_kind(node)}: {path} must be a {_kind(node)}, not a hash")
     return _scalar(value, node, path)
@@ -203,6 +207,15 @@ def _map(value: Any, node: Map, path: str) -> dict[str, Any] | None:
             raise invalid_string(_name(path, key), f"Invalid currency: {key}")
         result[currency] = validate(val, node.item, _name(path, key))
     return result
+
+
+def _str_hash(value: Any, path: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise invalid_string(path, f"Invalid hash: {path}")
+    for key, val in value.items():
+        if not isinstance(val, str):
+            raise invalid_string(_name(path, key), f"Invalid string: {_name(path, key)} must be a string, not a hash")
+    return dict(value)
 
 
 def _kind(node: Node) -> str:
