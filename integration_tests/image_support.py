@@ -1,8 +1,14 @@
 """Shared fixtures and helpers for the tests that build and run the Docker image.
 
-Loaded as a pytest plugin by `test_image.py`, `test_acceptance.py` and `test_valmi_image.py` (`pytest_plugins`), so
-the session-scoped `built_image` fixture builds `airbyte/destination-stripe:dev` once per pytest run, whichever of
-them runs first; `built_valmi_image` builds the Dockerfile's `valmi` target as `valmi/destination-stripe:dev`.
+Loaded as a pytest plugin by `test_image.py`, `test_acceptance.py` and `test_valmi_image.py` (`pytest_plugins`).
+
+- `built_image`: the Airbyte image `airbyte/destination-stripe:dev`, built both ways Airbyte users get it, each once per
+  pytest run: `dockerfile` (this repo's Dockerfile, target `airbyte`) and `airbyte-template` (Airbyte's shared Python
+  connector template, `integration_tests/airbyte_build/Dockerfile.python-connector`, with the build args and labels
+  Airbyte's tooling passes). Every test that uses it runs once per way (ids `[dockerfile]`, `[airbyte-template]`).
+  Each build keeps its own tag (`:dev-dockerfile`, `:dev-airbyte-template`), and before each test `:dev` is pointed at
+  the way under test, so tests that run the image by its Airbyte name (the acceptance suites) test that way too.
+- `built_valmi_image`: the Dockerfile's `valmi` target as `valmi/destination-stripe:dev`.
 
 - Engine: `DOCKER_HOST` (or the default socket), else the socket that `.ci/docker-engine.sh` starts
   (`$DS_DOCKER_DIR/docker.sock`, default /tmp/ds-docker). None answering: the tests skip with the reason, except
@@ -35,10 +41,12 @@ import docker
 import docker.errors
 import pytest
 import requests.exceptions
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IMAGE_TAG = "airbyte/destination-stripe:dev"
 BUILD_TARGET = "airbyte"  # the Dockerfile's Airbyte stage
+CONNECTOR_NAME = "destination-stripe"  # the console script, and the name Airbyte's template runs
 VALMI_IMAGE_TAG = "valmi/destination-stripe:dev"
 VALMI_BUILD_TARGET = "valmi"  # the Dockerfile's valmi.io stage: valmi's wrapper around the connector
 SECRETS_DIR = "/secrets"
@@ -122,11 +130,70 @@ def _remove_superseded(client: docker.DockerClient, image_id: str) -> None:
 
 
 @dataclass(frozen=True)
+class ImageBuild:
+    """One way of building an image from this checkout, and what the resulting image is expected to hold.
+
+    `dockerfile` is relative to the repo root, which is the build context either way (its .dockerignore applies).
+    `labels` are passed at build time (`docker build --label`), as Airbyte's tooling does for its template.
+    """
+
+    name: str
+    tag: str
+    dockerfile: str
+    target: str | None
+    entrypoint: tuple[str, ...]
+    python: str  # the interpreter that has the connector installed
+    pip_removed: bool  # our Dockerfile removes pip from the connector's venv; Airbyte's template keeps the base's
+    template_args: bool = False  # pass BASE_IMAGE and CONNECTOR_NAME as Airbyte's tooling does
+    labels: dict[str, str] | None = None
+
+
+def _metadata() -> dict[str, Any]:
+    return yaml.safe_load((REPO_ROOT / "metadata.yaml").read_text())["data"]
+
+
+DOCKERFILE_BUILD = ImageBuild(
+    name="dockerfile",
+    tag=f"{IMAGE_TAG}-dockerfile",
+    dockerfile="Dockerfile",
+    target=BUILD_TARGET,
+    entrypoint=("/opt/connector/bin/destination-stripe",),
+    python="/opt/connector/bin/python",
+    pip_removed=True,
+)
+AIRBYTE_TEMPLATE_BUILD = ImageBuild(
+    name="airbyte-template",
+    tag=f"{IMAGE_TAG}-airbyte-template",
+    dockerfile="integration_tests/airbyte_build/Dockerfile.python-connector",
+    target=None,
+    entrypoint=("/entrypoint.sh",),
+    python="python",  # the base image's Python (first on PATH), where `uv pip install .` put the connector
+    pip_removed=False,
+    template_args=True,
+    labels={
+        "io.airbyte.version": str(_metadata()["dockerImageTag"]),
+        "io.airbyte.name": _metadata()["dockerRepository"],
+    },
+)
+AIRBYTE_BUILDS = (DOCKERFILE_BUILD, AIRBYTE_TEMPLATE_BUILD)
+VALMI_BUILD = ImageBuild(
+    name="valmi",
+    tag=VALMI_IMAGE_TAG,
+    dockerfile="Dockerfile",
+    target=VALMI_BUILD_TARGET,
+    entrypoint=(),  # valmi's wrapper through sh: test_valmi_image.py checks it
+    python="/opt/connector/bin/python",
+    pip_removed=True,
+)
+
+
+@dataclass(frozen=True)
 class BuiltImage:
     tag: str
     image: Any  # docker.models.images.Image
     build_seconds: float
     base_image: str
+    build: ImageBuild
 
     @property
     def config(self) -> dict[str, Any]:
@@ -270,18 +337,28 @@ def docker_client() -> Iterator[docker.DockerClient]:
     skip_or_fail(f"{NO_ENGINE} ({problem})")
 
 
-def build_image(docker_client: docker.DockerClient, tag: str, target: str) -> BuiltImage:
-    """`docker build --network host --target TARGET -t TAG .`; a failed build fails the test with its log."""
-    args = build_args(docker_client)
-    previous = _image_id(docker_client, tag)
+def template_build_args(client: docker.DockerClient) -> dict[str, str]:
+    """What Airbyte's tooling passes to its template: metadata.yaml's base image (the stand-in's tag where only that
+    exists, as for our Dockerfile), the connector's name, and an empty extra build script."""
+    base = build_args(client).get("BASE_IMAGE", _metadata()["connectorBuildOptions"]["baseImage"])
+    return {"BASE_IMAGE": base, "CONNECTOR_NAME": CONNECTOR_NAME, "EXTRA_BUILD_SCRIPT": ""}
+
+
+def build_image(docker_client: docker.DockerClient, build: ImageBuild) -> BuiltImage:
+    """`docker build --network host -f DOCKERFILE [--target T] [--build-arg ...] [--label ...] -t TAG .`; a failed
+    build fails the test with its log."""
+    args = template_build_args(docker_client) if build.template_args else build_args(docker_client)
+    previous = _image_id(docker_client, build.tag)
     started = time.monotonic()
     try:
         image, _ = docker_client.images.build(
             path=str(REPO_ROOT),
-            tag=tag,
-            target=target,
+            dockerfile=build.dockerfile,
+            tag=build.tag,
+            target=build.target,
             network_mode="host",
             buildargs=args,
+            labels=build.labels,
             rm=True,
             forcerm=True,
             pull=False,
@@ -289,30 +366,40 @@ def build_image(docker_client: docker.DockerClient, tag: str, target: str) -> Bu
     except docker.errors.BuildError as error:
         log = "".join(chunk.get("stream", "") or chunk.get("error", "") for chunk in error.build_log)
         pytest.fail(
-            f"docker build failed: {error.msg}\n{log[-4000:]}\n"
+            f"docker build ({build.name}, {build.dockerfile}) failed: {error.msg}\n{log[-4000:]}\n"
             f"(no base image? `.ci/docker-engine.sh` builds a stand-in for {dockerfile_base_image()})",
             pytrace=False,
         )
     if previous and previous != image.id:
         _remove_superseded(docker_client, previous)
     return BuiltImage(
-        tag=tag,
+        tag=build.tag,
         image=image,
         build_seconds=time.monotonic() - started,
         base_image=args.get("BASE_IMAGE", dockerfile_base_image()),
+        build=build,
     )
 
 
-@pytest.fixture(scope="session")
-def built_image(docker_client: docker.DockerClient) -> BuiltImage:
-    """`docker build --network host --target airbyte -t airbyte/destination-stripe:dev .`, once per session."""
-    return build_image(docker_client, IMAGE_TAG, BUILD_TARGET)
+@pytest.fixture(scope="session", params=AIRBYTE_BUILDS, ids=[build.name for build in AIRBYTE_BUILDS])
+def airbyte_build(request: pytest.FixtureRequest, docker_client: docker.DockerClient) -> BuiltImage:
+    """The Airbyte image built one way (see the module docstring), once per session and way."""
+    return build_image(docker_client, request.param)
+
+
+@pytest.fixture
+def built_image(docker_client: docker.DockerClient, airbyte_build: BuiltImage) -> BuiltImage:
+    """The Airbyte image of the way under test, also tagged `airbyte/destination-stripe:dev` for this test."""
+    repository, tag = IMAGE_TAG.rsplit(":", 1)
+    airbyte_build.image.tag(repository, tag, force=True)
+    airbyte_build.image.reload()
+    return airbyte_build
 
 
 @pytest.fixture(scope="session")
 def built_valmi_image(docker_client: docker.DockerClient) -> BuiltImage:
     """`docker build --network host --target valmi -t valmi/destination-stripe:dev .`, once per session."""
-    return build_image(docker_client, VALMI_IMAGE_TAG, VALMI_BUILD_TARGET)
+    return build_image(docker_client, VALMI_BUILD)
 
 
 @pytest.fixture

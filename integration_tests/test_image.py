@@ -1,5 +1,9 @@
 """The Docker image, built from this checkout and run for real: packaging, security and a full `write`.
 
+Every test that takes `built_image` runs twice, once per way Airbyte users get the image (image_support.py):
+`[dockerfile]`, this repo's Dockerfile, and `[airbyte-template]`, Airbyte's shared Python connector template
+(integration_tests/airbyte_build/), which is how Airbyte itself builds a Python connector.
+
 Needs a Docker engine (`eval "$(.ci/docker-engine.sh)"`); without one these tests skip, except under CI=true.
 The write test runs the project's Stripe-compatible server on the host's 127.0.0.1 and the container with host
 networking, piping Airbyte messages on stdin exactly as the platform does.
@@ -16,6 +20,8 @@ import pytest
 import yaml
 
 from integration_tests.image_support import (
+    AIRBYTE_TEMPLATE_BUILD,
+    CONNECTOR_NAME,
     REPO_ROOT,
     SECRETS_DIR,
     BuiltImage,
@@ -26,7 +32,6 @@ from integration_tests.image_support import (
 pytest_plugins = ("integration_tests.image_support",)
 
 METADATA = yaml.safe_load((REPO_ROOT / "metadata.yaml").read_text())["data"]
-ENTRYPOINT = "/opt/connector/bin/destination-stripe"
 MB = 1_000_000  # docker reports sizes in decimal megabytes
 IMAGE_BUDGET_MB = 750  # the whole image, base included (measured: README, "Docker image")
 CONNECTOR_LAYERS_BUDGET_MB = 450  # what the Dockerfile adds on top of the base: the venv, mostly airbyte-cdk's deps
@@ -35,6 +40,7 @@ GOOD_KEY = "sk_test_imageTestKey0123456789Ab"
 ROWS = 300
 STATE_EVERY = 50
 STREAM = "customers"
+VERSION_PROBE = "import importlib.metadata as m; print(m.version('airbyte-destination-stripe'))"
 
 
 def check_config(api_base: str, key: str = GOOD_KEY) -> dict[str, Any]:
@@ -108,11 +114,11 @@ def test_build_context_holds_only_what_the_build_needs() -> None:
     patterns = [line.strip() for line in ignore if line.strip() and not line.startswith("#")]
     context = docker.utils.build.exclude_paths(str(REPO_ROOT), patterns)
     files = {p for p in context if (REPO_ROOT / p).is_file()}
-    assert {"Dockerfile", "pyproject.toml", "README.md", "destination_stripe/__init__.py"} <= files
+    assert {"Dockerfile", "pyproject.toml", "poetry.lock", "README.md", "destination_stripe/__init__.py"} <= files
     unexpected = {
         p
         for p in files
-        if p not in {"Dockerfile", ".dockerignore", "pyproject.toml", "README.md"}
+        if p not in {"Dockerfile", ".dockerignore", "pyproject.toml", "poetry.lock", "README.md"}
         and not p.startswith("destination_stripe/")
     }
     assert not unexpected, f"files outside the build's needs reach the context: {sorted(unexpected)[:20]}"
@@ -125,7 +131,7 @@ def test_build_context_holds_only_what_the_build_needs() -> None:
 @pytest.mark.docker
 def test_image_config_matches_airbyte_conventions(built_image: BuiltImage) -> None:
     config = built_image.config
-    assert config["Entrypoint"] == [ENTRYPOINT]
+    assert config["Entrypoint"] == list(built_image.build.entrypoint)
     env = dict(item.split("=", 1) for item in config["Env"])
     assert env["AIRBYTE_ENTRYPOINT"] == " ".join(config["Entrypoint"])
     assert config["User"] == "airbyte"
@@ -138,32 +144,69 @@ def test_image_config_matches_airbyte_conventions(built_image: BuiltImage) -> No
 
 @pytest.mark.docker
 def test_runs_as_non_root_with_a_writable_airbyte_folder(docker_client: Any, built_image: BuiltImage) -> None:
+    """uid 1000 with /airbyte writable, both ways. Our Dockerfile also makes the working folder writable; Airbyte's
+    template creates /airbyte/integration_code as root (WORKDIR before USER), so there it is not checked."""
     script = (
         "id -u; id -un; "
         "touch /airbyte/.probe && rm /airbyte/.probe && echo airbyte-writable; "
-        'touch "$PWD/.probe" && rm "$PWD/.probe" && echo workdir-writable'
+        'touch "$PWD/.probe" 2>/dev/null && rm "$PWD/.probe" && echo workdir-writable; true'
     )
     run = run_container(docker_client, built_image.tag, ["-c", script], entrypoint=["sh"])
     assert run.exit_code == 0, run.describe()
     uid, name, *rest = run.stdout.split()
     assert uid == "1000" and name == "airbyte", run.describe()
-    assert rest == ["airbyte-writable", "workdir-writable"], run.describe()
+    assert "airbyte-writable" in rest, run.describe()
+    if built_image.build != AIRBYTE_TEMPLATE_BUILD:
+        assert rest == ["airbyte-writable", "workdir-writable"], run.describe()
+
+
+@pytest.mark.docker
+def test_the_entrypoint_runs_the_console_script(docker_client: Any, built_image: BuiltImage) -> None:
+    """The entrypoint is an executable that ends in the package's console script. For Airbyte's template that is its
+    /entrypoint.sh (mode 755, `set -e`, then `destination-stripe "$@"`), checked line by line, as the template has it;
+    the connector is the one installed from this checkout (its distribution name and version)."""
+    entrypoint = built_image.build.entrypoint[0]
+    script = (
+        f'test -x {entrypoint} && echo executable; stat -c %a {entrypoint}; '
+        f'{built_image.build.python} -c "{VERSION_PROBE}"; '
+        f'command -v {CONNECTOR_NAME}'
+    )
+    run = run_container(docker_client, built_image.tag, ["-c", script], entrypoint=["sh"])
+    assert run.exit_code == 0, run.describe()
+    executable, mode, version, on_path = run.stdout.split()
+    assert (executable, mode) == ("executable", "755"), run.describe()
+    assert version == METADATA["dockerImageTag"], run.describe()
+    if built_image.build == AIRBYTE_TEMPLATE_BUILD:
+        cat = run_container(docker_client, built_image.tag, ["-c", f"cat {entrypoint}"], entrypoint=["sh"])
+        lines = [line for line in cat.stdout.splitlines() if line.strip()]
+        assert lines == ["#!/usr/bin/env bash", "set -e", f'{CONNECTOR_NAME} "$@"'], cat.describe()
+        assert on_path.endswith(f"/bin/{CONNECTOR_NAME}"), run.describe()
+    else:
+        assert entrypoint == on_path, run.describe()
 
 
 @pytest.mark.docker
 def test_no_build_tools_sources_or_caches_in_the_image(docker_client: Any, built_image: BuiltImage) -> None:
-    """Looked at as root, so root's own home is searched too. Every line printed is a finding."""
+    """Looked at as root, so root's own home is searched too. Every line printed is a finding. Both ways leave the
+    sources, wheels, compilers and caches in the builder stage; only our Dockerfile also removes pip from the
+    connector's Python (Airbyte's template installs into the base image's Python, pip and uv included)."""
+    pip_check = (
+        f"{built_image.build.python} -c 'import pip' 2>/dev/null && echo 'pip importable in the connector Python'"
+        if built_image.build.pip_removed
+        else ""
+    )
     script = r"""
 for tool in gcc cc g++ c++ make; do command -v "$tool"; done
-for path in /root/.cache/pip /home/airbyte/.cache/pip /build /wheels /opt/connector/bin/pip /opt/connector/bin/pip3; do
+for path in /root/.cache/pip /home/airbyte/.cache/pip /root/.cache/uv /home/airbyte/.cache/uv /build /wheels \
+            /opt/connector/bin/pip /opt/connector/bin/pip3 /opt/poetry /tmp/poetry-cache; do
     [ -e "$path" ] && echo "$path"
 done
-/opt/connector/bin/python -c 'import pip' 2>/dev/null && echo "pip importable in /opt/connector"
-find /opt /root /home /airbyte /tmp -xdev \( -name '*.whl' -o -name pyproject.toml \) -not -path '*/site-packages/*' \
-    -print 2>/dev/null
+PIP_CHECK
+find /opt /root /home /airbyte /tmp -xdev \( -name '*.whl' -o -name pyproject.toml -o -name poetry.lock \) \
+    -not -path '*/site-packages/*' -print 2>/dev/null
 find / -xdev -type d -name destination_stripe -not -path '*/site-packages/*' -print 2>/dev/null
 true
-"""
+""".replace("PIP_CHECK", pip_check)
     run = run_container(docker_client, built_image.tag, ["-c", script], entrypoint=["sh"], user="root")
     assert run.exit_code == 0, run.describe()
     assert run.stdout.split() == [], f"found in the image:\n{run.stdout}"
