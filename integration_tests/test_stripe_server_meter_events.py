@@ -278,6 +278,7 @@ def test_cancel_marks_the_event_cancelled(client: stripe.StripeClient, control: 
     assert adjustment.object == "billing.meter_event_adjustment" and adjustment.status == "pending"
     assert adjustment.cancel is not None and adjustment.cancel.identifier == "c1" and adjustment.type == "cancel"
     assert statuses(control) == {"c1": "cancelled"}
+    assert control.meter_event_counts() == {"accepted": 0, "cancelled": 1, "errored": 0, "deduplicated": 0}
 
 
 def test_cancel_refuses_unknown_mismatched_or_repeated(client: stripe.StripeClient, customer: str) -> None:
@@ -415,6 +416,7 @@ def test_stream_drops_repeated_identifiers_also_those_sent_through_v1(
     accepted = {e["identifier"]: (e["source"], e["value"]) for e in control.meter_events(status="accepted")}
     assert accepted == {"shared": ("v1", 1), "new": ("v2", 1)}
     assert len(control.meter_events(status="deduplicated")) == 2
+    assert control.meter_event_counts() == {"accepted": 2, "cancelled": 0, "errored": 0, "deduplicated": 2}
 
 
 def test_stream_session_acts_for_the_account_it_was_created_for(server: StripeServer, control: ServerControl) -> None:

@@ -184,6 +184,10 @@ class ServerControl:
         query = {"mode": mode, "account": account or "", "status": status or ""}
         return list(self._call("GET", "meter_events", **query)["data"])
 
+    def meter_event_counts(self, mode: str = "test", account: str | None = None) -> dict[str, int]:
+        """``{"accepted", "cancelled", "errored", "deduplicated"}`` counts, without listing the events."""
+        return dict(self._call("GET", "meter_event_counts", mode=mode, account=account or "")["data"][0])
+
     def meter_error_reports(self, mode: str = "test", account: str | None = None) -> list[dict[str, Any]]:
         """The ``v1.billing.meter.error_report_triggered`` / ``v1.billing.meter.no_meter_found`` events the v2
         stream's asynchronous validation produced, oldest first."""

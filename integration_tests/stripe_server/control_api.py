@@ -15,7 +15,8 @@ Meters (see :mod:`.meters`): ``POST meters`` (``{"meters": [{"event_name", "cust
 {"event_payload_key"}, "value_settings"?: {"event_payload_key"}, "status"?, "id"?}], "mode", "account"}``),
 ``POST meter_status`` (``{"event_name", "status", "mode", "account"}``), ``GET meters``, ``POST meter_events``
 (``{"events", "mode", "account"}``: accepted events stored directly, ``created`` may be in the past),
-``GET meter_events?mode=&account=&status=`` (accepted, cancelled, errored, deduplicated),
+``GET meter_events?mode=&account=&status=`` (accepted, cancelled, errored, deduplicated), ``GET meter_event_counts``
+(how many of each),
 ``GET meter_error_reports?mode=&account=`` (the v2 error report events), ``POST expire_meter_sessions`` (every meter
 event session token expires now). ``account`` is a connected account's id
 (absent: the platform). Bad input answers 400 ``{"error": {"message": ...}}``.
@@ -137,6 +138,8 @@ def _meter_get(state: ServerState, name: str, query: Mapping[str, str]) -> list[
         return state.meters.meters(scope)
     if name == "meter_error_reports":
         return state.meters.reports(scope)
+    if name == "meter_event_counts":
+        return [state.meters.counts(scope)]
     status = query.get("status") or None
     if status not in (None, "accepted", "cancelled", "errored", "deduplicated"):
         raise ValueError("status must be one of accepted, cancelled, errored, deduplicated")
@@ -144,7 +147,7 @@ def _meter_get(state: ServerState, name: str, query: Mapping[str, str]) -> list[
 
 
 _METER_POSTS = frozenset({"meters", "meter_status", "meter_events", "expire_meter_sessions"})
-_METER_GETS = frozenset({"meters", "meter_events", "meter_error_reports"})
+_METER_GETS = frozenset({"meters", "meter_events", "meter_event_counts", "meter_error_reports"})
 
 
 def _flag(value: str | None) -> bool:

@@ -137,15 +137,20 @@ def _shape(body: Any) -> list[tuple[str, str | None, dict[str, str], int | None]
             raise _invalid(f"events[{index}]", f"events[{index}] must be an object.")
         name, payload = event.get("event_name"), event.get("payload")
         identifier, stamp = event.get("identifier"), event.get("timestamp")
-        if (
+        bad = (
             len(event) > 4
             or not event.keys() <= _EVENT_FIELDS
             or name.__class__ is not str
             or not name
             or payload.__class__ is not dict
             or (identifier is not None and (identifier.__class__ is not str or not identifier))
-            or not all(value.__class__ is str for value in payload.values())
-        ):
+        )
+        if not bad:
+            for value in payload.values():
+                if value.__class__ is not str:
+                    bad = True
+                    break
+        if bad:
             _refuse(event, index)
         if stamp is not None:
             seconds = stamps.get(stamp) if stamp.__class__ is str else None

@@ -256,6 +256,18 @@ class MeterStore:
                 data.events[identifier] = event
         return len(items)
 
+    def counts(self, scope: Scope) -> dict[str, int]:
+        """How many events of each status (cheap, for benchmarks of millions of events)."""
+        with self.lock:
+            data = self.data(scope)
+            cancelled = sum(1 for identifier in data.cancelled if identifier in data.events)
+            return {
+                "accepted": len(data.events) - cancelled,
+                "cancelled": cancelled,
+                "errored": len(data.errored),
+                "deduplicated": len(data.deduplicated),
+            }
+
     def reports(self, scope: Scope) -> list[dict[str, Any]]:
         with self.lock:
             return [dict(r) for r in self.data(scope).reports]
