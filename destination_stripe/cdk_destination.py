@@ -27,6 +27,7 @@ from airbyte_cdk.models import (
 
 from destination_stripe.adapters.check import run_check
 from destination_stripe.adapters.spec import spec_message
+from destination_stripe.config_s3 import object_storage_secrets
 from destination_stripe.output import Emitter
 from destination_stripe.run import main
 
@@ -48,7 +49,7 @@ class DestinationStripe(Destination):
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         emitter = Emitter(io.StringIO())
-        emitter.add_secret(str(config.get("api_key") or ""))
+        _mask_secrets(emitter, config)
         status = run_check(dict(config), emitter)["connectionStatus"]
         return AirbyteConnectionStatus(status=Status(status["status"]), message=status["message"])
 
@@ -60,7 +61,7 @@ class DestinationStripe(Destination):
 
         out = io.StringIO()
         emitter = Emitter(out)
-        emitter.add_secret(str(config.get("api_key") or ""))
+        _mask_secrets(emitter, config)
         catalog = ConfiguredAirbyteCatalogSerializer.dump(configured_catalog)
         lines = (orjson.dumps(AirbyteMessageSerializer.dump(m)) for m in input_messages)
         AirbyteWrite(load_config(dict(config)), catalog, emitter).run(lines)
@@ -68,3 +69,9 @@ class DestinationStripe(Destination):
             message = orjson.loads(line)
             if message.get("type") == "STATE":
                 yield AirbyteMessageSerializer.load(message)
+
+
+def _mask_secrets(emitter: Emitter, config: Mapping[str, Any]) -> None:
+    """The API key and object_storage_config's S3 keys, as the command line masks them."""
+    for secret in [str(config.get("api_key") or ""), *object_storage_secrets(dict(config))]:
+        emitter.add_secret(secret)
