@@ -197,7 +197,8 @@ def test_every_object_is_listed_with_each_activation_sync_mode_and_its_own_match
     by_object: dict[str, dict[str, Any]] = {}
     for op in operations:
         by_object.setdefault(op["object_name"], {})[op["sync_mode"]] = op
-    assert set(by_object) == {"customer", "product", "price", "coupon", "promotion_code"}
+    assert set(by_object) == {"customer", "product", "price", "coupon", "promotion_code", "meter_event"}
+    assert set(by_object.pop("meter_event")) == {"append", "append_dedup", "soft_delete"}  # events never update
     for name, modes in by_object.items():
         assert set(modes) == {"append", "append_dedup", "update", "soft_delete"}, name
         assert modes["append"]["matching_keys"] == []

@@ -97,7 +97,8 @@ class AirbyteWrite:
         writer = self._writers.get((stream, account))
         if writer is None:
             plan = self._plans[stream]
-            writer = self._writers[(stream, account)] = self._sync.writer_for(plan.obj, plan.match_on, account)
+            writer = self._writers[(stream, account)] = self._sync.writer_for(plan.obj, plan.match_on, account,
+                                                                              plan.meter)
         return writer
 
     def _next_seq(self, stream: str | None) -> int:

@@ -23,6 +23,7 @@ Log = Callable[..., None]
 
 
 class RowApplier:
+    needs_finder = True
     def __init__(self, *, api: ObjectApi, settings: WriterSettings, reconciler: Reconciler, log: Log,
                  on_duplicate: Callable[[], None]) -> None:
         self._api = api

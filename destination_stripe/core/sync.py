@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -15,14 +16,16 @@ from typing import Any
 import orjson
 
 from destination_stripe.config import StripeConfig
+from destination_stripe.config_meter import MeterEventOptions
 from destination_stripe.core.accounts import AccountGateways
 from destination_stripe.core.identity import identity_key
+from destination_stripe.core.meter_events import CustomerResolver, MeterEventApplier
 from destination_stripe.core.progress import ProgressReporter, rate
 from destination_stripe.core.rejects import RejectSink
 from destination_stripe.core.rejects_s3 import open_reject_store
 from destination_stripe.core.writer import OUTCOMES, DoneCallback, Stop, Writer, WriterSettings
 from destination_stripe.errors import ConfigurationError, RowRejected
-from destination_stripe.objects import OBJECTS, MatchOn, ObjectDescription
+from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, ObjectDescription
 from destination_stripe.output import Emitter
 from destination_stripe.stripe_client.gateway import SEARCH_RATE, CallStats, StripeGateway
 from destination_stripe.stripe_client.object_api import ObjectApi, search_endpoint
@@ -30,16 +33,24 @@ from destination_stripe.stripe_client.ratelimit import RateLimiter
 from destination_stripe.stripe_client.retry import Retryable, RetryPolicy, interruptible_sleep
 
 MAX_RETRY_LOGS = 50
+METER_EVENTS_ENDPOINT = "POST /v1/billing/meter_events"
+LIVE_METER_EVENTS_RATE = 1000.0  # Stripe's rate-limit page: its own 1,000 calls/s per account in live mode
 
 
 def build_limiter(config: StripeConfig) -> RateLimiter:
     """One account's request budget, as configured (default: Stripe's limits for the key's mode)."""
     endpoint_rate = config.limit("endpoint_requests_per_second")
+    rates = {search_endpoint(obj): min(SEARCH_RATE, endpoint_rate) for obj in OBJECTS.values()}
+    separate: frozenset[str] = frozenset()
+    if config.mode == "live":  # test mode: meter events count toward the basic limits (Stripe's usage page)
+        rates[METER_EVENTS_ENDPOINT] = LIVE_METER_EVENTS_RATE
+        separate = frozenset({METER_EVENTS_ENDPOINT})
     return RateLimiter(
         global_rate=config.limit("requests_per_second"),
         endpoint_rate=endpoint_rate,
         max_concurrency=int(config.limit("max_concurrency")),
-        endpoint_rates={search_endpoint(obj): min(SEARCH_RATE, endpoint_rate) for obj in OBJECTS.values()},
+        endpoint_rates=rates,
+        separate=separate,
     )
 
 
@@ -93,18 +104,23 @@ class Sync:
         self.started = time.monotonic()
         self._progress = ProgressReporter(config.progress_interval_seconds, self._report_progress)
 
-    def writer_for(self, obj: ObjectDescription, match_on: MatchOn, account: str | None = None) -> Writer:
+    def writer_for(self, obj: ObjectDescription, match_on: MatchOn, account: str | None = None,
+                   meter: MeterEventOptions | None = None) -> Writer:
         """The writer of `obj` matched on `match_on` in `account` (None: the platform); RowRejected when the
-        account cannot be used (checked once per account)."""
-        key = (account, obj.name, str(match_on))
+        account cannot be used (checked once per account). Meter events (`meter`): `match_on` is how their rows
+        name the customer. Main thread only."""
+        key = (account, obj.name, str(match_on) if meter is None else f"{match_on}>{meter.customer_payload_key}")
         writer = self._writers.get(key)
         if writer is None:
-            problem = self.accounts.problem(account, obj)
+            problem = self.accounts.problem(account, CUSTOMER if obj.insert_only else obj)
             if problem is not None:
                 raise problem
             config = self.config
+            api = ObjectApi(self.accounts.gateway(account), obj, account)
+            applier = self._meter_applier(api, match_on, account, meter or config.meter_event) \
+                if obj.insert_only else None
             writer = self._writers[key] = Writer(
-                api=ObjectApi(self.accounts.gateway(account), obj, account),
+                api=api,
                 settings=WriterSettings(
                     match_on=match_on,
                     dry_run=config.dry_run,
@@ -116,8 +132,19 @@ class Sync:
                 on_done=self._on_done,
                 log=self.emitter.log,
                 stop=self.stop,
+                applier=applier,
             )
         return writer
+
+    def _meter_applier(self, api: ObjectApi, match_on: MatchOn, account: str | None,
+                       meter: MeterEventOptions) -> MeterEventApplier:
+        resolver = None
+        if match_on.kind != "id":  # customers named by email or metadata key: resolved by the customer finder
+            customers = self.writer_for(CUSTOMER, match_on, account)
+            customers.release_held(always=True)
+            resolver = CustomerResolver(lambda value: customers.resolve(identity_key(match_on, value) or "", value))
+        return MeterEventApplier(api=api, options=meter, resolver=resolver, dry_run=self.config.dry_run,
+                                 log=self.emitter.log, run_id=uuid.uuid4().hex[:12])
 
     def waits_for(self, obj: ObjectDescription, params: dict[str, Any],
                   account: str | None = None) -> tuple[Wait, ...]:

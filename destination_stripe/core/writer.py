@@ -27,6 +27,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
 from destination_stripe.core.apply import RowApplier
 from destination_stripe.core.finder import Finder, LookupFinder
@@ -40,6 +41,14 @@ from destination_stripe.stripe_client.object_api import ObjectApi
 __all__ = ["OUTCOMES", "DoneCallback", "Operation", "Outcome", "Row", "Stop", "Writer", "WriterSettings"]
 
 DoneCallback = Callable[[Row, Outcome, "RowRejected | None"], None]
+
+
+class Applier(Protocol):
+    """What one row does (RowApplier: objects with an identity; MeterEventApplier: usage events)."""
+
+    needs_finder: bool
+
+    def apply(self, row: Row) -> Outcome: ...
 Log = Callable[..., None]
 
 
@@ -67,7 +76,7 @@ class Writer:
     """Writes one kind of object (the `ObjectApi`'s description) with one identity rule (`settings.match_on`)."""
 
     def __init__(self, *, api: ObjectApi, settings: WriterSettings, on_done: DoneCallback, log: Log,
-                 stop: Stop | None = None) -> None:
+                 stop: Stop | None = None, applier: Applier | None = None) -> None:
         self._api = api
         self._obj = api.obj
         self._settings = settings
@@ -76,8 +85,8 @@ class Writer:
         self._stop = stop or Stop()
         reconciler = Reconciler(api=api, match_on=settings.match_on, run_id=uuid.uuid4().hex[:12],
                                 cancel=self._stop.event, log=log)
-        self._applier = RowApplier(api=api, settings=settings, reconciler=reconciler, log=log,
-                                   on_duplicate=self._count_duplicate)
+        self._applier: Applier = applier or RowApplier(api=api, settings=settings, reconciler=reconciler, log=log,
+                                                       on_duplicate=self._count_duplicate)
         self._pool = ThreadPoolExecutor(max_workers=settings.max_concurrency, thread_name_prefix="stripe")
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -162,6 +171,8 @@ class Writer:
     # --- identity strategy --------------------------------------------------------------------
 
     def _needs_finder(self, row: Row) -> bool:
+        if not self._applier.needs_finder:  # meter events: never looked up
+            return False
         return row.operation != "create" or self._settings.identity_index == "always"
 
     def _hold(self, row: Row, needs_finder: bool) -> None:
@@ -181,7 +192,8 @@ class Writer:
         if use_index or match_on.kind == "metadata":
             finder = self._build_index()
         self._finder = finder if finder is not None else LookupFinder(match_on, self._api, log=self._log)
-        self._applier.finder = self._finder
+        if isinstance(self._applier, RowApplier):
+            self._applier.finder = self._finder
         held, self._held, self._held_keys, self._held_needing_finder = self._held, [], set(), 0
         for row in held:  # in input order, so each identifier's queue keeps it
             self._dispatch(row)

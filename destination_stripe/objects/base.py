@@ -78,6 +78,7 @@ class ObjectDescription:
     params: Mapping[str, ParamSpec] = field(repr=False)
     id_prefix: str  # "cus_": Stripe's ids of this object are the prefix and at least 8 letters or digits
     ids_chosen_by_stripe: bool = True  # an upsert by id could never find what it created: it never creates
+    insert_only: bool = False  # never found, updated or matched (meter events): append sends, soft_delete cancels
     id_regex: str | None = None  # what an id may look like when the caller chooses it (None: Stripe's shape)
     field_identities: Mapping[str, FieldIdentity] = field(default_factory=lambda: MappingProxyType({}))
     validators: Mapping[str, Validator] = field(default_factory=lambda: MappingProxyType({}), repr=False)

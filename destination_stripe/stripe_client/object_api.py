@@ -7,6 +7,7 @@ objects costs about 50 ms of CPU per page of 100, which bounds how fast an index
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -34,8 +35,8 @@ class ObjectApi:
         self.account = account  # a Stripe Connect account: every call is made for it (the Stripe-Account header)
         self._options: dict[str, Any] = {"stripe_account": account} if account else {}
         self._expand = list(obj.includable)
-        self._service = getattr(gateway.client.v1, obj.service)
-        self._path = f"/v1/{obj.service}"
+        self._service = functools.reduce(getattr, obj.service.split("."), gateway.client.v1)  # billing.meter_events
+        self._path = "/v1/" + obj.service.replace(".", "/")
         self.CREATE = f"POST {self._path}"
         self.UPDATE = f"POST {self._path}/{{id}}"
         self.DELETE = f"DELETE {self._path}/{{id}}"

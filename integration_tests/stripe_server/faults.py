@@ -177,6 +177,12 @@ class FaultInjector:
         with self._lock:
             return [rule.to_json() for rule in self._rules]
 
+    def give_back(self, rule: FaultRule) -> None:
+        """A drawn firing that could not happen (the request was refused before its write): it stays due."""
+        with self._lock:
+            if rule.count is not None:
+                rule.count += 1
+
     def draw(self, endpoint: str, kinds: frozenset[str], account: str) -> FaultRule | None:
         """The first rule of one of ``kinds`` that fires for this request (made for ``account``, the platform's id
         for the platform), its count consumed; else ``None``."""

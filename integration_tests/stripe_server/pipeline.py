@@ -260,6 +260,8 @@ class ApiPipeline:
             outcome = Outcome(200, body, ctx.headers())
         except ApiError as err:
             if err.status == 400:
+                if fault is not None:  # nothing was written, so nothing could be lost: the fault stays due
+                    state.faults.give_back(fault)
                 raise
             outcome = ctx.error(err)
         if fault is not None:  # lost_response: the write happened and its answer is stored, but never sent
