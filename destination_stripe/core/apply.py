@@ -90,18 +90,21 @@ class RowApplier:
                               f"{self._creating_identities()} to replace it", "immutable_field", fixed[0])
         if fixed and self._obj.on_immutable_change == "reject":
             self._reject_immutable(fixed[0])
-        params = row.mapped.update_params
+        return self._send_update(row, found, row.mapped.update_params, "update", "updated")
+
+    def _send_update(self, row: Row, found: Found, params: dict[str, Any], op: str, outcome: Outcome) -> Outcome | None:
+        """Update `found` with `params` unless it already holds them; None when it no longer exists."""
         if found.already_true(params):
             return "unchanged"
         if self._settings.dry_run:
-            self._plan(f"would update {found.object_id} (row {row.seq}): {sorted(params)}")
-            return "updated"
+            self._plan(f"would {op} {found.object_id} (row {row.seq}): {sorted(params)}")
+            return outcome
         updated = self._reconciler.write(
-            row.seq, "update", lambda key: self._api.update(found.object_id, params, idempotency_key=key))
+            row.seq, op, lambda key: self._api.update(found.object_id, params, idempotency_key=key))
         if updated is None:
             return None
         self._finder_updated(updated)
-        return "updated"
+        return outcome
 
     def _fixed_changes(self, row: Row, found: Found) -> list[str]:
         """The params the row would change that Stripe fixed at creation (a coupon's discount, a price's amount),
@@ -180,18 +183,7 @@ class RowApplier:
 
     def _archive(self, row: Row, found: Found) -> Outcome | None:
         """soft_delete of an object Stripe keeps (a product, a promotion code): `archive_params` (active=false)."""
-        params = dict(self._obj.archive_params)
-        if found.already_true(params):
-            return "unchanged"
-        if self._settings.dry_run:
-            self._plan(f"would archive {found.object_id} (row {row.seq})")
-            return "deleted"
-        archived = self._reconciler.write(
-            row.seq, "archive", lambda key: self._api.update(found.object_id, params, idempotency_key=key))
-        if archived is None:
-            return None
-        self._finder_updated(archived)
-        return "deleted"
+        return self._send_update(row, found, dict(self._obj.archive_params), "archive", "deleted")
 
     def _create(self, row: Row, *, only_match: bool) -> Outcome:
         params = row.mapped.create_params
