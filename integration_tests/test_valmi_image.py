@@ -201,8 +201,9 @@ def test_discover_through_the_wrapper_answers_valmis_catalog(
     assert {m["type"] for m in run.messages} <= {"LOG", "CATALOG"}, run.describe()  # not a DESTINATION_CATALOG
     [message] = run.of_type("CATALOG")
     catalog = message["catalog"]
-    [sink] = catalog["sinks"]
-    assert sink["name"] == "Customer"
+    sinks = {sink["name"]: sink for sink in catalog["sinks"]}  # one sink per Stripe object, customers first
+    assert catalog["sinks"][0]["name"] == "Customer", list(sinks)
+    sink = sinks["Customer"]
     assert set(sink["supported_destination_sync_modes"]) == {"upsert", "update", "mirror"}
     assert set(sink["field_catalog"]) == set(sink["supported_destination_sync_modes"])
     upsert = sink["field_catalog"]["upsert"]
