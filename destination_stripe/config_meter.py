@@ -6,6 +6,8 @@ can rename both keys, so both are options. Set once for every stream (`meter_eve
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -27,5 +29,9 @@ class MeterEventOptions(BaseModel):
     identifier_field: str | None = Field(
         None, description="A row field to use as Stripe's dedupe identifier; default: derived from the stream's "
                           "primary key (or, without one, from the whole row).")
+    transport: Literal["v1", "v2_stream"] = Field(
+        "v1", description="v1: one call per event, checked by Stripe as it is sent (rejections per row). v2_stream: "
+                          "batches of 100 on Stripe's high-throughput stream, checked by Stripe later (its error "
+                          "reports, not rejections here); cancellations always go through v1.")
     customer_payload_key: str = Field("stripe_customer_id", description="The meter's customer key in the payload.")
     value_payload_key: str = Field("value", description="The meter's value key in the payload.")

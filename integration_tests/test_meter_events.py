@@ -7,7 +7,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from integration_tests.connector import catalog, record, state
+from destination_stripe.config import load_config
+from destination_stripe.config_meter import MeterEventOptions
+from destination_stripe.core.meter_events import EventMapper
+from destination_stripe.core.meter_stream import Sessions, StreamSink
+from destination_stripe.core.rows import Row
+from destination_stripe.core.sync import build_gateway
+from destination_stripe.core.writer import Stop
+from destination_stripe.objects import CUSTOMER
+from destination_stripe.output import Emitter
+from integration_tests.connector import TEST_KEY, catalog, record, state
 
 
 def _catalog(mode: str = "append_dedup", primary_key: list[list[str]] | None = None) -> dict[str, Any]:
@@ -136,3 +145,54 @@ def test_a_500_answered_event_is_sent_again_under_its_identifier_and_billed_once
     injected = server.stats()["faults_injected"]
     assert (injected["error_500"], injected["lost_response"]) == (1, 1)
     assert server.meter_event_counts(mode="test")["accepted"] == 4
+
+
+# --- the v2 stream ----------------------------------------------------------------------------------------------
+
+
+def test_the_v2_stream_sends_batches_of_100_and_a_rerun_adds_no_event(connector, config, server):
+    ids = _setup(server)
+    rows = [{"id": i, "customer": ids[i % 2], "value": 1} for i in range(250)]
+    cfg = _config(config, transport="v2_stream")
+    first = connector.run("write", config=cfg, catalog=_catalog(), messages=_usage(rows, every=100))
+    assert first.returncode == 0, first.stdout[-3000:]
+    calls = first.summary["calls_by_endpoint"]
+    assert calls == {"POST /v2/billing/meter_event_session": 1, "POST /v2/billing/meter_event_stream": 3}
+    assert first.summary["created"] == 250 and [s["id"] for s in first.states] == [100, 200, 251]
+    assert server.meter_event_counts(mode="test")["accepted"] == 250
+    again = connector.run("write", config=cfg, catalog=_catalog(), messages=_usage(rows))
+    assert again.returncode == 0, again.stdout[-3000:]
+    counts = server.meter_event_counts(mode="test")
+    assert (counts["accepted"], counts["deduplicated"]) == (250, 250)  # Stripe dropped every resent identifier
+
+
+def test_on_the_stream_local_checks_still_reject_and_stripes_later_errors_are_its_reports(connector, config, server):
+    ids = _setup(server)
+    rows = [{"id": 1, "customer": ids[0], "value": 2}, {"id": 2, "customer": ids[0], "value": "2.5"},
+            {"id": 3, "customer": "cus_NoSuchCustomer1", "value": 1}]
+    result = connector.run("write", config=_config(config, transport="v2_stream"), catalog=_catalog(),
+                           messages=_usage(rows))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert result.summary["created"] == 2 and result.summary["rejected"] == 1  # the decimal, refused here
+    assert server.meter_event_counts(mode="test")["errored"] == 1  # the unknown customer: Stripe's report
+    assert server.meter_error_reports(mode="test")
+
+
+def test_an_expired_stream_session_is_renewed_and_the_batch_sent_once(api_base, server):
+    ids = _setup(server)
+    gateway = build_gateway(load_config({"api_key": TEST_KEY, "api_base": api_base}), Emitter())
+    sessions = Sessions(gateway, account=None, api_base=api_base, meter_base=api_base, timeout_s=10)
+    sessions.client()
+    assert server.expire_meter_sessions() == 1  # the sink's cached session is now dead on Stripe's side
+    outcomes: list[str] = []
+    sink = StreamSink(gateway=gateway, sessions=sessions, match_on=CUSTOMER.parse_match_on("id"),
+                      customer_key="stripe_customer_id", resolver=None, dry_run=False,
+                      on_done=lambda row, outcome, rejection: outcomes.append(outcome), log=lambda *a, **k: None,
+                      stop=Stop())
+    mapper = EventMapper(MeterEventOptions(event_name="api_calls"), stream="usage", primary_key=[["id"]])
+    for i in range(3):
+        sink.add(Row(seq=i, operation="create", mapped=mapper.map({"id": i, "customer": ids[0], "value": 1})))
+    sink.drain()
+    sink.close()
+    assert outcomes == ["created"] * 3 and sessions.renewals == 2
+    assert server.meter_event_counts(mode="test")["accepted"] == 3

@@ -20,6 +20,7 @@ from destination_stripe.config_meter import MeterEventOptions
 from destination_stripe.core.accounts import AccountGateways
 from destination_stripe.core.identity import identity_key
 from destination_stripe.core.meter_events import CustomerResolver, MeterEventApplier
+from destination_stripe.core.meter_stream import STREAM, STRIPE_METER_EVENTS_BASE, Sessions, StreamSink
 from destination_stripe.core.progress import ProgressReporter, rate
 from destination_stripe.core.rejects import RejectSink
 from destination_stripe.core.rejects_s3 import open_reject_store
@@ -35,6 +36,7 @@ from destination_stripe.stripe_client.retry import Retryable, RetryPolicy, inter
 MAX_RETRY_LOGS = 50
 METER_EVENTS_ENDPOINT = "POST /v1/billing/meter_events"
 LIVE_METER_EVENTS_RATE = 1000.0  # Stripe's rate-limit page: its own 1,000 calls/s per account in live mode
+LIVE_STREAM_RATE = 10000.0  # the v2 stream's API reference: 10,000 requests/s in live mode
 
 
 def build_limiter(config: StripeConfig) -> RateLimiter:
@@ -44,7 +46,8 @@ def build_limiter(config: StripeConfig) -> RateLimiter:
     separate: frozenset[str] = frozenset()
     if config.mode == "live":  # test mode: meter events count toward the basic limits (Stripe's usage page)
         rates[METER_EVENTS_ENDPOINT] = LIVE_METER_EVENTS_RATE
-        separate = frozenset({METER_EVENTS_ENDPOINT})
+        rates[STREAM] = LIVE_STREAM_RATE
+        separate = frozenset({METER_EVENTS_ENDPOINT, STREAM})
     return RateLimiter(
         global_rate=config.limit("requests_per_second"),
         endpoint_rate=endpoint_rate,
@@ -109,13 +112,17 @@ class Sync:
         """The writer of `obj` matched on `match_on` in `account` (None: the platform); RowRejected when the
         account cannot be used (checked once per account). Meter events (`meter`): `match_on` is how their rows
         name the customer. Main thread only."""
-        key = (account, obj.name, str(match_on) if meter is None else f"{match_on}>{meter.customer_payload_key}")
+        key = (account, obj.name, str(match_on) if meter is None
+               else f"{match_on}>{meter.customer_payload_key}>{meter.transport}")
         writer = self._writers.get(key)
         if writer is None:
             problem = self.accounts.problem(account, CUSTOMER if obj.insert_only else obj)
             if problem is not None:
                 raise problem
             config = self.config
+            if meter is not None and meter.transport == "v2_stream":
+                writer = self._writers[key] = self._stream_sink(match_on, account, meter)  # type: ignore[assignment]
+                return writer
             api = ObjectApi(self.accounts.gateway(account), obj, account)
             applier = self._meter_applier(api, match_on, account, meter or config.meter_event) \
                 if obj.insert_only else None
@@ -136,15 +143,29 @@ class Sync:
             )
         return writer
 
+    def _customer_resolver(self, match_on: MatchOn, account: str | None) -> CustomerResolver | None:
+        """Customers named by email or metadata key: resolved by a customer writer's finder; None for ids."""
+        if match_on.kind == "id":
+            return None
+        customers = self.writer_for(CUSTOMER, match_on, account)
+        customers.release_held(always=True)
+        return CustomerResolver(lambda value: customers.resolve(identity_key(match_on, value) or "", value))
+
     def _meter_applier(self, api: ObjectApi, match_on: MatchOn, account: str | None,
                        meter: MeterEventOptions) -> MeterEventApplier:
-        resolver = None
-        if match_on.kind != "id":  # customers named by email or metadata key: resolved by the customer finder
-            customers = self.writer_for(CUSTOMER, match_on, account)
-            customers.release_held(always=True)
-            resolver = CustomerResolver(lambda value: customers.resolve(identity_key(match_on, value) or "", value))
-        return MeterEventApplier(api=api, options=meter, resolver=resolver, dry_run=self.config.dry_run,
-                                 log=self.emitter.log, run_id=uuid.uuid4().hex[:12])
+        return MeterEventApplier(api=api, options=meter, resolver=self._customer_resolver(match_on, account),
+                                 dry_run=self.config.dry_run, log=self.emitter.log, run_id=uuid.uuid4().hex[:12])
+
+    def _stream_sink(self, match_on: MatchOn, account: str | None, meter: MeterEventOptions) -> StreamSink:
+        config = self.config
+        gateway = self.accounts.gateway(account)
+        sessions = Sessions(gateway, account=account, api_base=config.base_url,
+                            meter_base=config.api_base or STRIPE_METER_EVENTS_BASE,
+                            timeout_s=config.http_timeout_seconds)
+        return StreamSink(gateway=gateway, sessions=sessions, match_on=match_on,
+                          customer_key=meter.customer_payload_key,
+                          resolver=self._customer_resolver(match_on, account), dry_run=config.dry_run,
+                          on_done=self._on_done, log=self.emitter.log, stop=self.stop)
 
     def waits_for(self, obj: ObjectDescription, params: dict[str, Any],
                   account: str | None = None) -> tuple[Wait, ...]:
