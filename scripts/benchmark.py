@@ -212,6 +212,43 @@ def connect_scenario(server: StripeServer, tmp: Path, n: int) -> Scenario:
                     reads, total - reads, limited, summary.get("retries", -1), rss, dups, note)
 
 
+def meter_event_scenarios(server: StripeServer, tmp: Path, *, n_v1: int, n_customers: int,
+                          n_v2: int) -> list[Scenario]:
+    """Usage (issue 11), live key: v1 events over many customers (bound: Stripe's own 1,000 calls/s for them), the
+    same events again (Stripe's dedupe: 0 new events), and the v2 stream (bound: 100 events x 10,000 requests/s,
+    far above what one machine sends, so its ratio is to a CPU goal of 20,000 events/s, stated in the note)."""
+    ctl = server.control
+    ctl.seed_meters([{"event_name": "api_calls"}], mode="live")
+    ids = ctl.seed_customers([{"email": f"meter{i}@example.com"} for i in range(n_customers)], mode="live")
+    now = int(time.time())
+    rows = [{"id": i, "customer": ids[i % n_customers], "value": 1 + i % 5, "timestamp": now - 3600 + i % 3000}
+            for i in range(n_v1)]
+    config = {"object": "meter_event", "meter_event": {"event_name": "api_calls", "identifier_field": "id"}}
+    results = []
+    for label in ("v1 meter events (live limits)", "v1 meter events again (dedupe)"):
+        before = ctl.meter_event_counts(mode="live")["accepted"]
+        result = scenario_sync(server, tmp, name=f"live, {label}", mode="live", key=LIVE_KEY, rows=rows,
+                               extra=config, dup_key=lambda c: c["id"], listing=lambda: [],
+                               needed_calls={"meter": len(rows)})
+        added = ctl.meter_event_counts(mode="live")["accepted"] - before
+        result.bound_rows_per_s = 1000.0
+        result.note = f"{added} new events in Stripe; {n_customers} customers"
+        result.duplicates = None
+        results.append(result)
+    stream_rows = ({"id": i, "customer": ids[i % n_customers], "value": 1, "timestamp": now - 60} for i in range(n_v2))
+    before = server.control.stats()
+    seconds, rss, summary, code = run_connector(
+        {"api_key": LIVE_KEY, "api_base": server.url, "progress_interval_seconds": 10,
+         "meter_event": {**config["meter_event"], "transport": "v2_stream", "identifier_field": "id"},
+         "object": "meter_event"}, lambda: record_lines(stream_rows, state_every=10_000), tmp, sync_mode="append")
+    after = server.control.stats()
+    calls = {ep: k - before["calls"].get(ep, 0) for ep, k in after["calls"].items() if k - before["calls"].get(ep, 0)}
+    note = f"goal 20,000 events/s (CPU-bound); {calls.get('POST /v2/billing/meter_event_stream', 0)} stream calls"
+    results.append(Scenario(f"live, v2 stream {n_v2:,} events", n_v2, seconds, 20_000.0, 0, sum(calls.values()),
+                            0, summary.get("retries", -1), rss, None, note if code == 0 else f"EXIT {code}; {note}"))
+    return results
+
+
 def naive_baseline(server: StripeServer, rows: list[dict[str, Any]], mode: str, key: str) -> Scenario:
     """What valmi shipped: one row at a time, list by email, then update or create (two round trips)."""
     client = stripe.StripeClient(key, base_addresses={"api": server.url}, max_network_retries=5)
@@ -334,6 +371,8 @@ def main() -> int:
                                      needed_calls={"POST /v1/customers": len(adapt_rows)}))
         results.extend(catalog_scenarios(server, tmp, 500 // scale))
         results.append(connect_scenario(server, tmp, 1000 // scale))
+        results.extend(meter_event_scenarios(server, tmp, n_v1=20_000 // scale, n_customers=2000 // scale,
+                                             n_v2=1_000_000 // scale // (1 if not args.skip_million else 10)))
         baseline_rows = email_rows(100 // scale, 50 // scale, "v3")
         results.append(naive_baseline(server, baseline_rows, "live", LIVE_KEY))
         ctl.reset()

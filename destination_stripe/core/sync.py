@@ -36,6 +36,7 @@ from destination_stripe.stripe_client.retry import Retryable, RetryPolicy, inter
 MAX_RETRY_LOGS = 50
 METER_EVENTS_ENDPOINT = "POST /v1/billing/meter_events"
 LIVE_METER_EVENTS_RATE = 1000.0  # Stripe's rate-limit page: its own 1,000 calls/s per account in live mode
+METER_EVENTS_IN_FLIGHT = 200  # 1,000 events/s at Stripe's 0.15-0.2 s a call needs about 200 in flight
 LIVE_STREAM_RATE = 10000.0  # the v2 stream's API reference: 10,000 requests/s in live mode
 
 
@@ -134,7 +135,8 @@ class Sync:
                     identity_index=config.identity_index,
                     index_min_rows=config.index_min_rows,
                     index_max_pages=config.index_max_pages,
-                    max_concurrency=int(config.limit("max_concurrency")),
+                    max_concurrency=METER_EVENTS_IN_FLIGHT if applier is not None and config.mode == "live"
+                    else int(config.limit("max_concurrency")),
                 ),
                 on_done=self._on_done,
                 log=self.emitter.log,

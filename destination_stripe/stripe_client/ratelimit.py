@@ -150,7 +150,14 @@ class RateLimiter:
 
     @contextmanager
     def request(self, endpoint: str) -> Iterator[None]:
-        """Hold a concurrency slot and a rate slot for the duration of one HTTP request."""
+        """Hold a concurrency slot and a rate slot for the duration of one HTTP request (endpoints limited apart,
+        such as meter events, only a rate slot: the writer's pool bounds how many are in flight)."""
+        if endpoint in self._separate:
+            delay = self.reserve(endpoint)
+            if delay > 0:
+                self._sleep(delay)
+            yield
+            return
         with self._slots:
             while self._in_flight >= self.concurrency:
                 self._slots.wait()
