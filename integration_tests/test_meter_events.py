@@ -196,3 +196,21 @@ def test_an_expired_stream_session_is_renewed_and_the_batch_sent_once(api_base, 
     sink.close()
     assert outcomes == ["created"] * 3 and sessions.renewals == 2
     assert server.meter_event_counts(mode="test")["accepted"] == 3
+
+
+def test_the_readmes_daily_usage_table_is_sent_once_per_day_and_customer(connector, config, server):
+    _setup(server)
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+    rows = [{"day": day, "account_email": f"U{i}@example.com", "calls": 10 * (i + 1)}
+            for day in (yesterday, today) for i in range(2)]
+    cfg = {**config, "object": "meter_event", "meter_event": {
+        "event_name": "api_calls", "customer_field": "account_email", "customer_match_on": "email",
+        "value_field": "calls", "timestamp_field": "day"}}
+    usage = _catalog(primary_key=[["day"], ["account_email"]])
+    first = connector.run("write", config=cfg, catalog=usage, messages=_usage(rows))
+    assert first.returncode == 0 and first.summary["created"] == 4, first.stdout[-3000:]
+    again = connector.run("write", config=cfg, catalog=usage, messages=_usage(rows))
+    assert again.summary["unchanged"] == 4 and server.meter_event_counts(mode="test")["accepted"] == 4
+    days = sorted({e["timestamp"] for e in server.meter_events(mode="test")})
+    assert len(days) == 2 and days[1] - days[0] == 86400  # midnight UTC of each day
