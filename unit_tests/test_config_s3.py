@@ -75,3 +75,14 @@ def test_the_spec_offers_none_or_s3_as_airbyte_names_them_with_the_keys_secret()
 def test_the_sync_id_comes_from_the_configured_catalog() -> None:
     assert catalog_sync_id({"streams": [{"stream": {"name": "a"}, "sync_id": 1207}]}) == "1207"
     assert catalog_sync_id({"streams": [{"stream": {"name": "a"}}]}) is None
+
+
+def test_boto3_is_imported_only_when_object_storage_is_configured() -> None:
+    """About 0.4 s of start-up that every spec, check and write would pay otherwise."""
+    import subprocess
+    import sys
+
+    code = ("import sys, destination_stripe.run, destination_stripe.core.sync, destination_stripe.adapters.check, "
+            "destination_stripe.adapters.airbyte_write; print(sorted(m for m in ('boto3', 'botocore') "
+            "if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"

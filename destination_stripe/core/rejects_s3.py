@@ -26,10 +26,6 @@ import time
 from collections import defaultdict
 from typing import Any
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
-
 from destination_stripe.config_s3 import S3ObjectStorage
 from destination_stripe.errors import ConfigurationError, ConnectorError, TransientError
 
@@ -42,7 +38,17 @@ CONFIG_CODES = {"NoSuchBucket", "404", "403", "AccessDenied", "InvalidAccessKeyI
                 "InvalidToken", "ExpiredToken", "AccountProblem"}
 
 
+def _boto_errors() -> tuple[type[Exception], ...]:
+    # boto3 is imported only when object storage is configured: it costs about 0.4 s of start-up for every command.
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return ClientError, BotoCoreError
+
+
 def _client(settings: S3ObjectStorage) -> Any:
+    import boto3
+    from botocore.config import Config
+
     # botocore logs each retry and credential lookup at INFO/DEBUG; only its warnings reach the platform's log.
     logging.getLogger("botocore").setLevel(logging.WARNING)
     logging.getLogger("boto3").setLevel(logging.WARNING)
@@ -59,6 +65,8 @@ def _client(settings: S3ObjectStorage) -> Any:
 
 def describe(error: Exception) -> str:
     """S3's code and message (never the request's headers, which carry the signature)."""
+    from botocore.exceptions import ClientError
+
     if isinstance(error, ClientError):
         info = error.response.get("Error", {})
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -68,6 +76,8 @@ def describe(error: Exception) -> str:
 
 def classify(error: Exception, what: str) -> ConnectorError:
     """The failure an S3 error ends the sync with, naming the config block to fix when it is the config's."""
+    from botocore.exceptions import ClientError
+
     if isinstance(error, ClientError) and str(error.response.get("Error", {}).get("Code")) in CONFIG_CODES:
         return ConfigurationError(f"object_storage_config: S3 refused to {what} ({describe(error)}). Check "
                                   "s3_bucket_name, s3_bucket_region, s3_endpoint and the access key's rights.")
@@ -99,7 +109,7 @@ class S3RejectStore:
         """At the start of a sync: the bucket exists and these credentials may reach it (a config_error if not)."""
         try:
             self._client.head_bucket(Bucket=self._bucket)
-        except (ClientError, BotoCoreError) as error:
+        except _boto_errors() as error:
             raise classify(error, f"open bucket {self._bucket!r}") from None
 
     def probe(self) -> None:
@@ -107,10 +117,10 @@ class S3RejectStore:
         key = f"{self._prefix}/_airbyte_connection_check_{int(time.time() * 1000)}"
         try:
             self._client.put_object(Bucket=self._bucket, Key=key, Body=b"check\n")
-        except (ClientError, BotoCoreError) as error:
+        except _boto_errors() as error:
             raise classify(error, f"write to bucket {self._bucket!r}") from None
         # Writing is what syncs need: a probe object left behind (no delete right) harms nothing.
-        with contextlib.suppress(ClientError, BotoCoreError):
+        with contextlib.suppress(*_boto_errors()):
             self._client.delete_object(Bucket=self._bucket, Key=key)
 
     def add(self, stream: str, line: bytes) -> None:
@@ -134,7 +144,7 @@ class S3RejectStore:
                 try:
                     self._client.put_object(Bucket=self._bucket, Key=key, Body=b"\n".join(lines) + b"\n",
                                             ContentType="application/x-ndjson")
-                except (ClientError, BotoCoreError) as error:
+                except _boto_errors() as error:
                     self._failed = classify(error, f"upload rejected rows to {self.location}")
                     raise self._failed from None
                 self.uploaded.append(key)
