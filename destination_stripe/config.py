@@ -14,12 +14,21 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from destination_stripe.config_s3 import NoObjectStorage, ObjectStorage
-from destination_stripe.config_streams import EffectiveStream, StreamSettings, effective_stream, stream_problems
+from destination_stripe.config_streams import (
+    EffectiveStream,
+    FieldMapping,
+    StreamSettings,
+    effective_stream,
+    stream_problems,
+)
 from destination_stripe.errors import ConfigurationError
 from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, object_named
 
 DEFAULT_API_BASE = "https://api.stripe.com"
-DOCUMENTATION_URL = "https://github.com/destination-stripe/destination-stripe#readme"
+# docs/integrations/destinations/stripe.md, laid out like Airbyte's connector docs; metadata.yaml names the same URL.
+DOCUMENTATION_URL = (
+    "https://github.com/destination-stripe/destination-stripe/blob/main/docs/integrations/destinations/stripe.md"
+)
 
 _KEY_PREFIX = re.compile(r"^(sk|rk)_(test|live)_")
 _KEY_BODY = re.compile(r"[A-Za-z0-9_]*")
@@ -45,8 +54,7 @@ def _secret(description: str, *, examples: list[Any], order: int) -> Any:
 
 def _opt(default: Any, description: str, *, examples: list[Any], order: int, title: str | None = None,
          advanced: bool = False, enum: list[str] | None = None, **kwargs: Any) -> Any:
-    # Advanced options come last in the form (by `order`) and say so in their description; Airbyte's form has no
-    # collapsible section for destinations without declaring groups, which its older UIs reject.
+    # Advanced options come last (by `order`, in their own group: adapters/spec.py) and say so in their description.
     extra: dict[str, Any] = {"examples": examples, "order": order}
     if enum is not None:
         extra["enum"] = enum
@@ -61,8 +69,8 @@ class StripeConfig(BaseModel):
     model_config = ConfigDict(extra="ignore", title="Destination Stripe", frozen=True)
 
     api_key: SecretStr = _secret(
-        "A Stripe secret key (sk_test_/sk_live_) or a restricted key (rk_test_/rk_live_) with write access to "
-        "Customers. Publishable keys (pk_) cannot write. Test-mode keys write to your sandbox.",
+        "A Stripe secret key (sk_test_/sk_live_) or a restricted key (rk_test_/rk_live_) with write access to the "
+        "objects you write. Publishable keys (pk_) cannot write. Test-mode keys write to your sandbox.",
         examples=["sk_test_51H..."], order=0,
     )
     api_base: str | None = _opt(
@@ -79,39 +87,42 @@ class StripeConfig(BaseModel):
     )
     match_on: str = _opt(
         "email",
-        "How a row finds its customer: `id` (a Stripe customer id, cus_...), `email` (trimmed, case-insensitive) "
-        "or `metadata.<key>` (an external id kept in the customer's metadata, e.g. metadata.warehouse_id).",
-        examples=["email", "id", "metadata.external_id"], order=3, title="Match customers on",
+        "How a row finds its Stripe object: `id`, an identity field of the object (`email` for customers, trimmed and "
+        "case-insensitive; `lookup_key` for prices; `code` for promotion codes) or `metadata.<key>` (an external id "
+        "kept in the object's metadata, e.g. metadata.warehouse_id).",
+        examples=["email", "id", "metadata.external_id"], order=3, title="Match rows on",
     )
     default_operation: Literal["upsert", "update", "create"] = _opt(
         "upsert",
-        "The operation used when the stream's destination sync mode does not name one (append, overwrite): "
-        "upsert (find, then update or create), update (only existing customers) or create (always a new one).",
-        examples=["upsert"], order=4,
+        "The operation used when the stream's destination sync mode does not name one (append): upsert (find, then "
+        "update or create), update (only existing objects) or create (always a new one).",
+        examples=["upsert"], order=4, title="Default operation",
     )
-    field_mapping: dict[str, str] = _opt(
-        {},
-        "Source field -> Stripe Customer field, dotted for nesting on both sides. Unlisted fields named like a "
-        "Customer parameter are sent as they are.",
-        examples=[{"telephone": "phone", "addr.street": "address.line1", "plan": "metadata.plan"}], order=5,
+    field_mapping: FieldMapping = Field(  # a list of {source, target} in the spec; {"source": "target"} still read
+        default_factory=dict, title="Field mapping",
+        description="Which row field fills which Stripe field, dotted for nesting on both sides. Unlisted fields named "
+        "like a parameter of the object are sent as they are.",
+        json_schema_extra={"order": 5, "examples": [[{"source": "telephone", "target": "phone"},
+                                                     {"source": "addr.street", "target": "address.line1"},
+                                                     {"source": "plan", "target": "metadata.plan"}]]},
     )
     unmapped_fields: Literal["ignore", "metadata"] = _opt(
         "ignore",
         "What to do with fields that are neither mapped nor Customer parameters: ignore them, or write them to "
         "the customer's metadata.",
-        examples=["ignore", "metadata"], order=6,
+        examples=["ignore", "metadata"], order=6, title="Unmapped fields",
     )
     null_handling: Literal["skip", "clear"] = _opt(
         "skip",
         "A null value either leaves Stripe's value alone (skip) or clears it (clear: sends an empty string, "
         "which unsets the field or metadata key).",
-        examples=["skip"], order=7,
+        examples=["skip"], order=7, title="Null values",
     )
     dry_run: bool = _opt(
         False,
         "Plan every write and report it (log lines and the summary) without calling any write endpoint. "
         "Reads still happen, to find customers.",
-        examples=[False], order=8,
+        examples=[False], order=8, title="Dry run",
     )
     streams: list[StreamSettings] = _opt(
         [],
@@ -137,7 +148,7 @@ class StripeConfig(BaseModel):
         None,
         "A file to append rejected rows to, one JSON per line: the row, the reason, Stripe's code and request id. "
         "Inside Docker, use a path under /airbyte or a mounted folder.",
-        examples=["/airbyte/rejected.jsonl"], order=12,
+        examples=["/airbyte/rejected.jsonl"], order=12, title="Rejected records file",
     )
     object_storage_config: ObjectStorage = _opt(
         NoObjectStorage(),
@@ -150,56 +161,57 @@ class StripeConfig(BaseModel):
         None,
         "Client-side cap on requests per second across all endpoints. Default: Stripe's global limit for the "
         "key's mode (100 live, 25 test).",
-        examples=[100, 25], order=13, advanced=True, gt=0,
+        examples=[100, 25], order=13, advanced=True, title="Requests per second", gt=0,
     )
     endpoint_requests_per_second: float | None = _opt(
         None,
         "Client-side cap per endpoint (creates, updates, lists, ...). Default 25, Stripe's default per-endpoint "
         "limit; raise it only if Stripe raised your account's limits.",
-        examples=[25], order=14, advanced=True, gt=0,
+        examples=[25], order=14, advanced=True, title="Requests per second per endpoint", gt=0,
     )
     max_concurrency: int | None = _opt(
         None,
         "Requests in flight at once. Default 48 for live keys, 16 for test keys.",
-        examples=[48], order=15, advanced=True, ge=1, le=256,
+        examples=[48], order=15, advanced=True, title="Concurrent requests", ge=1, le=256,
     )
     max_retries: int = _opt(
         8, "Attempts after the first for one request (429, 409, 5xx, network errors).",
-        examples=[8], order=16, advanced=True, ge=0, le=50,
+        examples=[8], order=16, advanced=True, title="Retries per request", ge=0, le=50,
     )
     retry_max_seconds: float = _opt(
         300.0, "Longest time spent retrying one request before the sync fails with a transient error.",
-        examples=[300], order=17, advanced=True, gt=0,
+        examples=[300], order=17, advanced=True, title="Retry time limit (seconds)", gt=0,
     )
     http_timeout_seconds: float = _opt(
         80.0, "Read timeout of one HTTP request, in seconds (Stripe's own client uses 80).",
-        examples=[80], order=18, advanced=True, gt=0,
+        examples=[80], order=18, advanced=True, title="HTTP timeout (seconds)", gt=0,
     )
     identity_index: Literal["auto", "always", "never"] = _opt(
         "auto",
         "Find customers by paging the whole customer list once (100 per call) instead of one lookup per row. "
         "auto: when a sync has at least index_min_rows rows, and always for metadata matching.",
-        examples=["auto"], order=19, advanced=True,
+        examples=["auto"], order=19, advanced=True, title="Identity index",
     )
     index_min_rows: int = _opt(
         200, "With identity_index auto, the number of rows from which the index is built.",
-        examples=[200], order=20, advanced=True, ge=1,
+        examples=[200], order=20, advanced=True, title="Index from rows", ge=1,
     )
     index_max_pages: int = _opt(
         1000,
         "With identity_index auto, the largest account, in pages of 100 customers, whose whole list is read for "
         "the index (at most 1.1x that many calls); a larger account is recognised early and searched row by row "
         "instead, sparing Stripe's read allocation. Metadata matching always reads the whole account.",
-        examples=[1000], order=21, advanced=True, ge=1,
+        examples=[1000], order=21, advanced=True, title="Index max pages", ge=1,
     )
     connect_rate_limits: Literal["per_account", "shared"] = _opt(
         "per_account",
         "Stripe Connect: per_account gives each connected account its own request budget (Stripe measures limits "
         "per account); shared keeps one budget for every account of the sync (the conservative reading).",
-        examples=["per_account"], order=23, advanced=True,
+        examples=["per_account"], order=23, advanced=True, title="Connect rate limits",
     )
     progress_interval_seconds: float = _opt(
-        10.0, "Seconds between progress log lines during a write.", examples=[10], order=22, advanced=True, gt=0,
+        10.0, "Seconds between progress log lines during a write.", examples=[10], order=22, advanced=True,
+        title="Progress interval (seconds)", gt=0,
     )
 
     @field_validator("api_key")

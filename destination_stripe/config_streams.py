@@ -7,26 +7,76 @@ stream it names. Kept apart from config.py, which holds the options themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from destination_stripe.objects import OBJECTS, MatchOn, ObjectDescription, object_named
 
 OperationName = Literal["upsert", "update", "create"]
 
 
+class MappingPair(BaseModel):
+    """One entry of `field_mapping` as the Airbyte form edits it: a source field and the object field it fills."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, title="Field mapping entry")
+
+    source: str = Field(..., min_length=1, title="Source field", description="The row's field, dotted for nesting "
+                        "(addr.street).", json_schema_extra={"examples": ["telephone"], "order": 0})
+    target: str = Field(..., min_length=1, title="Stripe field", description="The Stripe object's field, dotted for "
+                        "nesting (address.line1, metadata.plan).",
+                        json_schema_extra={"examples": ["phone"], "order": 1})
+
+
+def _mapping_as_dict(value: Any) -> Any:
+    """Both forms of `field_mapping` as one dict, source -> target.
+
+    The spec (and so the Airbyte form) offers a list of `{source, target}` entries: a form cannot edit an object with
+    free-form keys. Configs written before, and valmi's, hold the object form `{"source": "target"}`; it stays valid.
+    """
+    if value is None or isinstance(value, dict):
+        return value
+    if not isinstance(value, list):
+        raise ValueError("must be a list of {source, target} entries (or an object source -> target)")
+    mapping: dict[str, str] = {}
+    for index, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            raise ValueError(f"entry {index} is not an object with source and target")
+        missing = [key for key in ("source", "target") if not str(entry.get(key) or "").strip()]
+        if missing:
+            raise ValueError(f"entry {index} has no {' or '.join(missing)}")
+        pair = MappingPair.model_validate({key: entry[key] for key in ("source", "target")})
+        if pair.source in mapping:
+            raise ValueError(f"source {pair.source!r} is listed twice; a source field fills one Stripe field")
+        mapping[pair.source] = pair.target
+    return mapping
+
+
+FieldMapping = Annotated[
+    dict[str, str],
+    BeforeValidator(_mapping_as_dict),
+    WithJsonSchema({"type": "array", "items": MappingPair.model_json_schema()}),
+]
+"""`field_mapping` in the model: a dict source -> target; in the spec: an array of `MappingPair` (see above)."""
+
+
 class StreamSettings(BaseModel):
     """One stream's own object, identity, operation and mapping (unset: the config's defaults)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, title="Stream settings")
 
-    name: str = Field(..., description="The stream's name, as the source or platform sends it.", min_length=1)
-    object: str | None = Field(None, description="The Stripe object this stream writes.")
-    match_on: str | None = Field(None, description="How this stream's rows find their object.")
+    name: str = Field(..., description="The stream's name, as the source or platform sends it.", min_length=1,
+                      title="Stream name", json_schema_extra={"examples": ["products"], "order": 0})
+    object: str | None = Field(None, description="The Stripe object this stream writes (default: the Stripe object "
+                               "option).", title="Stripe object", json_schema_extra={"enum": list(OBJECTS), "order": 1})
+    match_on: str | None = Field(None, description="How this stream's rows find their object: id, an identity field "
+                                 "of the object or metadata.<key>.", title="Match on",
+                                 json_schema_extra={"examples": ["metadata.sku"], "order": 2})
     default_operation: OperationName | None = Field(
-        None, description="The operation when the stream's sync mode does not name one.")
-    field_mapping: dict[str, str] | None = Field(None, description="Source field -> object field, dotted.")
+        None, description="The operation when the stream's sync mode does not name one.", title="Default operation",
+        json_schema_extra={"order": 3})
+    field_mapping: FieldMapping | None = Field(None, description="Source field -> object field, dotted on both sides.",
+                                               title="Field mapping", json_schema_extra={"order": 4})
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@
 - The identity: in data activation the matching key the user picked (the stream's `primary_key`: `id`, an identity
   field such as `email`, `metadata.<key>` or the configured metadata key); otherwise the stream's `match_on`, and a
   primary key only names the record field holding the identifier (PyAirbyte's `id` is a warehouse id, not Stripe's).
-- The operation: from `destination_sync_mode`, or the stream's `default_operation` for `append` and `overwrite`.
+- The operation: from `destination_sync_mode`, or the stream's `default_operation` for `append`. `overwrite` is
+  refused before any write (spec.py does not offer it): it would mean deleting every object the sync did not send.
 Every problem is a config error naming the stream and the field.
 """
 
@@ -27,7 +28,11 @@ SYNC_MODE_OPERATIONS: dict[str, Operation | None] = {
     "update": "update",
     "soft_delete": "delete",
     "append": None,  # the stream's default_operation
-    "overwrite": None,
+}
+REFUSED_SYNC_MODES = {
+    "overwrite": "overwrite would mean deleting every Stripe object this sync does not send, which this destination "
+                 "never does. Pick append (the config's default_operation, upsert unless set) or append_dedup "
+                 "(upsert); with PyAirbyte, write_strategy='append' or 'merge'.",
 }
 
 
@@ -62,7 +67,8 @@ def _plan(config: StripeConfig, configured: Mapping[str, Any], name: str) -> Str
                                  f"destination writes {', '.join(OBJECTS)}.")
     mode = configured.get("destination_sync_mode") or "append"
     if mode not in SYNC_MODE_OPERATIONS:
-        raise ConfigurationError(f"Stream {name!r}: destination_sync_mode {mode!r} is not supported.")
+        reason = REFUSED_SYNC_MODES.get(mode, "supported: " + ", ".join(SYNC_MODE_OPERATIONS))
+        raise ConfigurationError(f"Stream {name!r}: destination_sync_mode {mode!r} is not supported: {reason}")
     operation: Operation = SYNC_MODE_OPERATIONS[mode] or settings.default_operation
     primary_key = configured.get("primary_key") or []
     match_on = _match_on(name, obj, settings, primary_key if object_name else [])
