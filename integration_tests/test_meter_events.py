@@ -10,12 +10,13 @@ from typing import Any
 from destination_stripe.config import load_config
 from destination_stripe.config_meter import MeterEventOptions
 from destination_stripe.core.meter_events import EventMapper
-from destination_stripe.core.meter_stream import Sessions, StreamSink
+from destination_stripe.core.meter_stream import StreamSink
 from destination_stripe.core.rows import Row
 from destination_stripe.core.sync import build_gateway
 from destination_stripe.core.writer import Stop
 from destination_stripe.objects import CUSTOMER
 from destination_stripe.output import Emitter
+from destination_stripe.stripe_client.meter_event_stream import Sessions
 from integration_tests.connector import TEST_KEY, catalog, record, state
 
 

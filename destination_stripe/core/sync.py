@@ -6,7 +6,6 @@ the callback it passes in; it owns only its wire format (STATE echo, valmi's met
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -20,65 +19,17 @@ from destination_stripe.config_meter import MeterEventOptions
 from destination_stripe.core.accounts import AccountGateways
 from destination_stripe.core.identity import identity_key
 from destination_stripe.core.meter_events import CustomerResolver, MeterEventApplier
-from destination_stripe.core.meter_stream import STREAM, STRIPE_METER_EVENTS_BASE, Sessions, StreamSink
+from destination_stripe.core.meter_stream import StreamSink
 from destination_stripe.core.progress import ProgressReporter, rate
 from destination_stripe.core.rejects import RejectSink
 from destination_stripe.core.rejects_s3 import open_reject_store
 from destination_stripe.core.writer import OUTCOMES, DoneCallback, Stop, Writer, WriterSettings
 from destination_stripe.errors import ConfigurationError, RowRejected
-from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, ObjectDescription
+from destination_stripe.objects import CUSTOMER, MatchOn, ObjectDescription
 from destination_stripe.output import Emitter
-from destination_stripe.stripe_client.gateway import SEARCH_RATE, CallStats, StripeGateway
-from destination_stripe.stripe_client.object_api import ObjectApi, search_endpoint
-from destination_stripe.stripe_client.ratelimit import RateLimiter
-from destination_stripe.stripe_client.retry import Retryable, RetryPolicy, interruptible_sleep
-
-MAX_RETRY_LOGS = 50
-METER_EVENTS_ENDPOINT = "POST /v1/billing/meter_events"
-LIVE_METER_EVENTS_RATE = 1000.0  # Stripe's rate-limit page: its own 1,000 calls/s per account in live mode
-METER_EVENTS_IN_FLIGHT = 200  # 1,000 events/s at Stripe's 0.15-0.2 s a call needs about 200 in flight
-LIVE_STREAM_RATE = 10000.0  # the v2 stream's API reference: 10,000 requests/s in live mode
-
-
-def build_limiter(config: StripeConfig) -> RateLimiter:
-    """One account's request budget, as configured (default: Stripe's limits for the key's mode)."""
-    endpoint_rate = config.limit("endpoint_requests_per_second")
-    rates = {search_endpoint(obj): min(SEARCH_RATE, endpoint_rate) for obj in OBJECTS.values()}
-    separate: frozenset[str] = frozenset()
-    if config.mode == "live":  # test mode: meter events count toward the basic limits (Stripe's usage page)
-        rates[METER_EVENTS_ENDPOINT] = LIVE_METER_EVENTS_RATE
-        rates[STREAM] = LIVE_STREAM_RATE
-        separate = frozenset({METER_EVENTS_ENDPOINT, STREAM})
-    return RateLimiter(
-        global_rate=config.limit("requests_per_second"),
-        endpoint_rate=endpoint_rate,
-        max_concurrency=int(config.limit("max_concurrency")),
-        endpoint_rates=rates,
-        separate=separate,
-    )
-
-
-def build_gateway(config: StripeConfig, emitter: Emitter, *, stats: CallStats | None = None,
-                  max_retries: int | None = None, timeout_s: float | None = None,
-                  cancel: threading.Event | None = None) -> StripeGateway:
-    stats = stats or CallStats()
-    limiter = build_limiter(config)
-
-    def on_retry(failure: Retryable, wait: float) -> None:
-        with stats.lock:
-            stats.retries += 1
-            retries = stats.retries
-        if retries <= MAX_RETRY_LOGS:
-            emitter.log("INFO", f"Retrying in {wait:.2f}s after {failure.description}")
-
-    policy = RetryPolicy(
-        max_retries=config.max_retries if max_retries is None else max_retries,
-        max_seconds=config.retry_max_seconds,
-        on_retry=on_retry,
-        sleep=interruptible_sleep(cancel) if cancel is not None else time.sleep,
-    )
-    return StripeGateway(api_key=config.key, api_base=config.base_url, limiter=limiter, policy=policy,
-                         timeout_s=timeout_s or config.http_timeout_seconds, stats=stats)
+from destination_stripe.stripe_client.factory import METER_EVENTS_IN_FLIGHT, build_gateway, build_limiter
+from destination_stripe.stripe_client.meter_event_stream import STRIPE_METER_EVENTS_BASE, Sessions
+from destination_stripe.stripe_client.object_api import ObjectApi
 
 
 class Sync:

@@ -1,0 +1,64 @@
+"""How a sync's gateway is built from the config: the limiter (Stripe's limits for the key's mode, the endpoints
+Stripe limits apart) and the retry policy whose retries are counted and logged."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from destination_stripe.config import StripeConfig
+from destination_stripe.objects import OBJECTS
+from destination_stripe.output import Emitter
+from destination_stripe.stripe_client.gateway import SEARCH_RATE, CallStats, StripeGateway
+from destination_stripe.stripe_client.object_api import search_endpoint
+from destination_stripe.stripe_client.ratelimit import RateLimiter
+from destination_stripe.stripe_client.retry import Retryable, RetryPolicy, interruptible_sleep
+
+STREAM = "POST /v2/billing/meter_event_stream"
+SESSION = "POST /v2/billing/meter_event_session"
+MAX_RETRY_LOGS = 50
+METER_EVENTS_ENDPOINT = "POST /v1/billing/meter_events"
+LIVE_METER_EVENTS_RATE = 1000.0  # Stripe's rate-limit page: its own 1,000 calls/s per account in live mode
+METER_EVENTS_IN_FLIGHT = 200  # 1,000 events/s at Stripe's 0.15-0.2 s a call needs about 200 in flight
+LIVE_STREAM_RATE = 10000.0  # the v2 stream's API reference: 10,000 requests/s in live mode
+
+
+def build_limiter(config: StripeConfig) -> RateLimiter:
+    """One account's request budget, as configured (default: Stripe's limits for the key's mode)."""
+    endpoint_rate = config.limit("endpoint_requests_per_second")
+    rates = {search_endpoint(obj): min(SEARCH_RATE, endpoint_rate) for obj in OBJECTS.values()}
+    separate: frozenset[str] = frozenset()
+    if config.mode == "live":  # test mode: meter events count toward the basic limits (Stripe's usage page)
+        rates[METER_EVENTS_ENDPOINT] = LIVE_METER_EVENTS_RATE
+        rates[STREAM] = LIVE_STREAM_RATE
+        separate = frozenset({METER_EVENTS_ENDPOINT, STREAM})
+    return RateLimiter(
+        global_rate=config.limit("requests_per_second"),
+        endpoint_rate=endpoint_rate,
+        max_concurrency=int(config.limit("max_concurrency")),
+        endpoint_rates=rates,
+        separate=separate,
+    )
+
+
+def build_gateway(config: StripeConfig, emitter: Emitter, *, stats: CallStats | None = None,
+                  max_retries: int | None = None, timeout_s: float | None = None,
+                  cancel: threading.Event | None = None) -> StripeGateway:
+    stats = stats or CallStats()
+    limiter = build_limiter(config)
+
+    def on_retry(failure: Retryable, wait: float) -> None:
+        with stats.lock:
+            stats.retries += 1
+            retries = stats.retries
+        if retries <= MAX_RETRY_LOGS:
+            emitter.log("INFO", f"Retrying in {wait:.2f}s after {failure.description}")
+
+    policy = RetryPolicy(
+        max_retries=config.max_retries if max_retries is None else max_retries,
+        max_seconds=config.retry_max_seconds,
+        on_retry=on_retry,
+        sleep=interruptible_sleep(cancel) if cancel is not None else time.sleep,
+    )
+    return StripeGateway(api_key=config.key, api_base=config.base_url, limiter=limiter, policy=policy,
+                         timeout_s=timeout_s or config.http_timeout_seconds, stats=stats)
