@@ -8,21 +8,26 @@ connector's shapes, not on hand-written ones that could pass for other reasons.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from integration_tests.connector import TEST_KEY, catalog, record, state
+from integration_tests.connector import LIVE_KEY, TEST_KEY, Connector, catalog, record, state
 from integration_tests.protocol import ProtocolViolation, check_message
 
 VALMI_ENV = {"VALMI_ENTRYPOINT": "python -m destination_stripe"}
 
 
-@pytest.fixture
-def printed(connector, config) -> dict[str, dict[str, Any]]:
+@pytest.fixture(scope="module")
+def printed(stripe_server, tmp_path_factory) -> Iterator[dict[str, dict[str, Any]]]:
     """One real message of each kind the connector prints, keyed by kind (runs spec, check, discover twice, a
-    write with a rejected row and a failing write: each already passed the check in the runner)."""
+    write with a rejected row and a failing write: each already passed the check in the runner). Made once for
+    the module; what they printed is scanned for the key like the `connector` fixture's."""
+    stripe_server.control.reset()
+    outputs: list[str] = []
+    connector = Connector(tmp_path_factory.mktemp("protocol"), outputs)
+    config = {"api_key": TEST_KEY, "api_base": stripe_server.url, "progress_interval_seconds": 1}
     by_kind: dict[str, dict[str, Any]] = {}
     runs = [
         connector.run("spec"),
@@ -38,7 +43,8 @@ def printed(connector, config) -> dict[str, dict[str, Any]]:
             by_kind.setdefault(message["type"] + ("_ERROR" if message.get("trace") else ""), message)
     valmi = connector.run("discover", config=config, env=VALMI_ENV)
     by_kind["VALMI_CATALOG"] = valmi.messages[-1]
-    return by_kind
+    yield by_kind
+    assert not any(secret in text for text in outputs for secret in (TEST_KEY, LIVE_KEY)), "the key was printed"
 
 
 def test_every_command_prints_only_messages_the_protocol_models_accept(printed):
