@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from destination_stripe.config_meter import MeterEventOptions
 from destination_stripe.config_s3 import NoObjectStorage, ObjectStorage
 from destination_stripe.config_streams import (
     EffectiveStream,
@@ -131,6 +132,13 @@ class StripeConfig(BaseModel):
         "options above are the defaults.",
         examples=[[{"name": "products", "object": "product", "match_on": "metadata.sku"}]], order=9,
         title="Per-stream settings",
+    )
+    meter_event: MeterEventOptions = _opt(
+        MeterEventOptions(),
+        "For streams writing meter_event (usage): the row fields holding the event name, customer, value, time and "
+        "identifier, and the meter's payload keys.",
+        examples=[{"event_name": "api_calls", "customer_field": "account_email", "customer_match_on": "email"}],
+        order=24, title="Meter events",
     )
     stripe_account: str | None = _opt(
         None,
@@ -278,7 +286,8 @@ class StripeConfig(BaseModel):
         """The settings one stream uses: its own entry in `streams` over the config's defaults."""
         own = next((s for s in self.streams if s.name == name), None) if name is not None else None
         return effective_stream(own, object_name=self.object, match_on=self.match_on,
-                                default_operation=self.default_operation, field_mapping=self.field_mapping)
+                                default_operation=self.default_operation, field_mapping=self.field_mapping,
+                                meter_event=self.meter_event)
 
     @property
     def key(self) -> str:

@@ -6,12 +6,13 @@ stream it names. Kept apart from config.py, which holds the options themselves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from destination_stripe.objects import OBJECTS, MatchOn, ObjectDescription, object_named
+from destination_stripe.config_meter import MeterEventOptions
+from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, ObjectDescription, object_named
 
 OperationName = Literal["upsert", "update", "create"]
 
@@ -77,6 +78,7 @@ class StreamSettings(BaseModel):
         json_schema_extra={"order": 3})
     field_mapping: FieldMapping | None = Field(None, description="Source field -> object field, dotted on both sides.",
                                                title="Field mapping", json_schema_extra={"order": 4})
+    meter_event: MeterEventOptions | None = Field(None, description="Meter event fields, for a meter_event stream.")
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class EffectiveStream:
     match_on: str
     default_operation: OperationName
     field_mapping: dict[str, str]
+    meter_event: MeterEventOptions = field(default_factory=MeterEventOptions)
 
     @property
     def match(self) -> MatchOn:
@@ -94,7 +97,8 @@ class EffectiveStream:
 
 
 def effective_stream(own: StreamSettings | None, *, object_name: str, match_on: str,
-                     default_operation: OperationName, field_mapping: dict[str, str]) -> EffectiveStream:
+                     default_operation: OperationName, field_mapping: dict[str, str],
+                     meter_event: MeterEventOptions | None = None) -> EffectiveStream:
     """A stream's own settings over the defaults given."""
     name = (own.object if own and own.object else None) or object_name
     return EffectiveStream(
@@ -103,6 +107,7 @@ def effective_stream(own: StreamSettings | None, *, object_name: str, match_on: 
         match_on=(own.match_on if own and own.match_on else None) or match_on,
         default_operation=(own.default_operation if own and own.default_operation else None) or default_operation,
         field_mapping=own.field_mapping if own and own.field_mapping is not None else field_mapping,
+        meter_event=(own.meter_event if own and own.meter_event else None) or meter_event or MeterEventOptions(),
     )
 
 
@@ -112,6 +117,12 @@ def stream_problems(settings: EffectiveStream, where: str) -> list[str]:
         return [f"{where}object: {settings.object_name!r} is not an object this destination writes: "
                 + ", ".join(OBJECTS)]
     problems: list[str] = []
+    if settings.obj.insert_only:  # meter events: no identity of their own; the customer is named another way
+        try:
+            CUSTOMER.parse_match_on(settings.meter_event.customer_match_on)
+        except ValueError as error:
+            problems.append(f"{where}meter_event.customer_match_on: {error}")
+        return problems
     try:
         settings.obj.parse_match_on(settings.match_on)
     except ValueError as error:

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from destination_stripe.config import EffectiveStream, StripeConfig
+from destination_stripe.config_meter import MeterEventOptions
 from destination_stripe.core.checkpoints import stream_key
 from destination_stripe.core.mapping import MappingRules, RowMapper
+from destination_stripe.core.meter_events import EventMapper
 from destination_stripe.core.writer import Operation
 from destination_stripe.errors import ConfigurationError
-from destination_stripe.objects import OBJECTS, MatchOn, ObjectDescription, object_named
+from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, ObjectDescription, object_named
 
 SYNC_MODE_OPERATIONS: dict[str, Operation | None] = {
     "append_dedup": "upsert",
@@ -40,9 +42,10 @@ REFUSED_SYNC_MODES = {
 class StreamPlan:
     name: str
     obj: ObjectDescription
-    match_on: MatchOn
+    match_on: MatchOn  # meter events: how their rows name the customer
     operation: Operation
-    mapper: RowMapper
+    mapper: RowMapper | EventMapper
+    meter: MeterEventOptions | None = None
 
 
 def plan_streams(config: StripeConfig, catalog: Mapping[str, Any]) -> dict[str, StreamPlan]:
@@ -71,6 +74,8 @@ def _plan(config: StripeConfig, configured: Mapping[str, Any], name: str) -> Str
         raise ConfigurationError(f"Stream {name!r}: destination_sync_mode {mode!r} is not supported: {reason}")
     operation: Operation = SYNC_MODE_OPERATIONS[mode] or settings.default_operation
     primary_key = configured.get("primary_key") or []
+    if obj.insert_only:
+        return _event_plan(name, obj, mode, settings, primary_key)
     match_on = _match_on(name, obj, settings, primary_key if object_name else [])
     problems = obj.mapping_problems(settings.field_mapping, operation)
     if problems:
@@ -116,3 +121,21 @@ def _identity_field(stream: str, primary_key: Any, match_on: MatchOn, obj: Objec
             f"Stream {stream!r}: primary_key {primary_key!r} has several fields; a Stripe {obj.name} is matched on "
             "one field.")
     return ".".join(str(part) for part in primary_key[0])
+
+
+def _event_plan(name: str, obj: ObjectDescription, mode: str, settings: EffectiveStream,
+                primary_key: Any) -> StreamPlan:
+    """A usage stream: append and append_dedup send events (Stripe dedupes them by identifier), soft_delete
+    cancels them; nothing else means anything for an event."""
+    if mode not in ("append", "append_dedup", "overwrite", "soft_delete"):
+        raise ConfigurationError(f"Stream {name!r}: {obj.name} rows can be sent (append, append_dedup) or cancelled "
+                                 f"(soft_delete), not {mode}.")
+    meter = settings.meter_event
+    match_on = _parse(name, CUSTOMER, meter.customer_match_on, "meter_event.customer_match_on")
+    keys = [[str(p) for p in path] for path in primary_key if isinstance(path, list) and path]
+    cancels = mode == "soft_delete"
+    if cancels:  # the stream cannot cancel: cancellations always go through v1 adjustments
+        meter = meter.model_copy(update={"transport": "v1"})
+    mapper = EventMapper(meter, stream=name, primary_key=keys, cancels=cancels)
+    return StreamPlan(name=name, obj=obj, match_on=match_on, operation="delete" if cancels else "create",
+                      mapper=mapper, meter=meter)

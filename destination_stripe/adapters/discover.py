@@ -101,17 +101,35 @@ def operation_schema(config: StripeConfig, operation: Operation, obj: ObjectDesc
     return schema
 
 
+def meter_event_schema(config: StripeConfig) -> dict[str, Any]:
+    """A usage row's fields, as config `meter_event` names them (an event's identity comes from the primary key)."""
+    o = config.meter_event
+    properties: dict[str, Any] = {
+        o.customer_field: {"type": "string", "description": f"The customer, by {o.customer_match_on}."},
+        o.value_field: {"type": ["integer", "string"], "description": "The usage value, a whole number."},
+        o.timestamp_field: {"type": ["integer", "string", "null"],
+                            "description": "When it happened: epoch seconds or ISO-8601 (default: now)."},
+    }
+    if not o.event_name:
+        properties[o.event_name_field] = {"type": "string", "description": "The meter's event name."}
+    if o.identifier_field:
+        properties[o.identifier_field] = {"type": "string", "description": "Stripe's dedupe identifier."}
+    return {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "additionalProperties": True,
+            "properties": properties, "required": [o.customer_field, o.value_field]}
+
+
 def destination_catalog_message(config: StripeConfig) -> dict[str, Any]:
     """Airbyte's DESTINATION_CATALOG for every object (the CDK's AirbyteMessage has no field for it)."""
     operations = [
         {
             "object_name": obj.name,
             "sync_mode": sync_mode,
-            "json_schema": operation_schema(config, operation, obj),
-            "matching_keys": matching_keys(config, operation, obj),
+            "json_schema": meter_event_schema(config) if obj.insert_only else operation_schema(config, operation, obj),
+            "matching_keys": [] if obj.insert_only else matching_keys(config, operation, obj),
         }
         for obj in OBJECTS.values()
         for sync_mode, operation in AIRBYTE_OPERATIONS
+        if not (obj.insert_only and operation == "update")
     ]
     return {"type": "DESTINATION_CATALOG", "destination_catalog": {"operations": operations}}
 
@@ -196,5 +214,5 @@ def valmi_sink(config: StripeConfig, obj: ObjectDescription = CUSTOMER) -> dict[
 
 def valmi_catalog_message(config: StripeConfig) -> dict[str, Any]:
     """valmi's CATALOG message: a sink per Stripe object, no object creation (Stripe's objects are fixed)."""
-    sinks = [valmi_sink(config, obj) for obj in OBJECTS.values()]
+    sinks = [valmi_sink(config, obj) for obj in OBJECTS.values() if not obj.insert_only]  # no meter events yet
     return {"type": "CATALOG", "catalog": {"sinks": sinks, "allow_object_creation": False}}
