@@ -6,10 +6,8 @@ are turned into a `ConfigurationError` whose message names the field and never q
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any, Literal
-from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -22,6 +20,7 @@ from destination_stripe.config_streams import (
     effective_stream,
     stream_problems,
 )
+from destination_stripe.config_urls import safe_url
 from destination_stripe.errors import ConfigurationError
 from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, object_named
 
@@ -246,14 +245,7 @@ class StripeConfig(BaseModel):
     @field_validator("api_base")
     @classmethod
     def _safe_base(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        url = urlparse(value.strip())
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError("must be an http(s) URL such as https://api.stripe.com")
-        if url.scheme == "http" and not _is_loopback(url.hostname):
-            raise ValueError("plain http is only allowed to this machine (loopback); the key must not travel in clear")
-        return value.strip().rstrip("/")
+        return safe_url(value, example="https://api.stripe.com", clear_text="the key must not travel in clear")
 
     @field_validator("object")
     @classmethod
@@ -315,15 +307,6 @@ class StripeConfig(BaseModel):
         """The configured client-side limit, or Stripe's default for the key's mode."""
         value = getattr(self, name)
         return float(value) if value is not None else MODE_DEFAULTS[self.mode][name]
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def load_config(raw: Any) -> StripeConfig:

@@ -9,11 +9,11 @@ compression and the path template that Airbyte's spec keeps hidden are fixed her
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated, Any, Literal
-from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, WithJsonSchema, field_validator, model_validator
+
+from destination_stripe.config_urls import safe_url
 
 DEFAULT_REGION = "us-east-1"  # what S3 signs with when no region is given (an S3-compatible store ignores it)
 
@@ -60,14 +60,7 @@ class S3ObjectStorage(BaseModel):
     @field_validator("s3_endpoint")
     @classmethod
     def _safe_endpoint(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        url = urlparse(value.strip())
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError("must be an http(s) URL such as https://minio.example.com:9000")
-        if url.scheme == "http" and not _is_loopback(url.hostname):
-            raise ValueError("plain http is only allowed to this machine (loopback): rejected rows are customer data")
-        return value.strip().rstrip("/")
+        return safe_url(value, example="https://minio.example.com:9000", clear_text="rejected rows are customer data")
 
     @field_validator("bucket_path")
     @classmethod
@@ -126,10 +119,3 @@ def object_storage_secrets(raw: Any) -> list[str]:
         v for v in values if isinstance(v, str) and v.strip() and v != v.strip()]
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
