@@ -12,7 +12,9 @@ networking, piping Airbyte messages on stdin exactly as the platform does.
 from __future__ import annotations
 
 import json
+import re
 import statistics
+import tomllib
 from typing import Any
 
 import docker.utils.build
@@ -210,6 +212,50 @@ true
     run = run_container(docker_client, built_image.tag, ["-c", script], entrypoint=["sh"], user="root")
     assert run.exit_code == 0, run.describe()
     assert run.stdout.split() == [], f"found in the image:\n{run.stdout}"
+
+
+@pytest.mark.docker
+def test_installed_versions_against_poetry_lock(
+    docker_client: Any, built_image: BuiltImage, record_property: Any
+) -> None:
+    """Our Dockerfile installs poetry.lock: every package in the image is at its locked version. Airbyte's template
+    runs `uv pip install .`, which resolves pyproject.toml's ranges afresh and never reads the lock: there the
+    packages pinned exactly in pyproject.toml must match, and the others' drift from the lock is recorded and printed
+    (it grows as PyPI publishes newer versions; `poetry lock` catches the lock up)."""
+    script = (
+        f"{built_image.build.python} -c \"import importlib.metadata as m, json; "
+        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))\""
+    )
+    run = run_container(docker_client, built_image.tag, ["-c", script], entrypoint=["sh"])
+    assert run.exit_code == 0, run.describe()
+
+    def canonical(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    installed = {canonical(name): version for name, version in json.loads(run.stdout).items()}
+    lock = tomllib.loads((REPO_ROOT / "poetry.lock").read_text())
+    locked: dict[str, set[str]] = {}
+    for package in lock["package"]:
+        locked.setdefault(canonical(package["name"]), set()).add(package["version"])  # per-Python variants
+    drift = {
+        name: (version, sorted(locked[name]))
+        for name, version in installed.items()
+        if name in locked and version not in locked[name]
+    }
+    record_property("versions_not_in_lock", len(drift))
+    print(f"{built_image.build.name}: {len(installed)} packages, {len(drift)} not at the locked version: {drift}")
+    assert {"airbyte-cdk", "stripe", "tenacity", "pydantic"} <= installed.keys()
+    poetry = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["poetry"]
+    exact = {
+        canonical(name): spec
+        for name, spec in poetry["dependencies"].items()
+        if isinstance(spec, str) and re.fullmatch(r"\d+(\.\d+)*", spec)
+    }
+    assert {name: installed.get(name) for name in exact} == exact, "pinned dependencies differ in the image"
+    if built_image.build.name == "dockerfile":
+        assert drift == {}, f"the image does not hold the lock's versions: {drift}"
+        unlocked = set(installed) - set(locked) - {"airbyte-destination-stripe"}
+        assert not unlocked, f"packages in the image that poetry.lock does not name: {sorted(unlocked)}"
 
 
 @pytest.mark.docker
