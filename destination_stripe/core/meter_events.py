@@ -35,6 +35,7 @@ PAST_LIMIT_S = 35 * 24 * 3600  # Stripe: within the past 35 calendar days
 FUTURE_LIMIT_S = 5 * 60  # Stripe: up to 5 minutes in the future
 MAX_TEXT = 100  # identifier, event name and payload values: longer ones are refused here (Stripe's limit unverified)
 DUPLICATE_TEXT = "an event already exists with identifier"
+_BLAKE2B_16 = hashlib.blake2b(digest_size=16)  # copied per identifier, never updated itself
 Resolver = Callable[[str], "str | None"]
 Log = Callable[..., None]
 
@@ -102,7 +103,12 @@ def _read(record: Mapping[str, Any], path: Sequence[str]) -> Any:
 
 
 class EventMapper:
-    """One stream's rows -> meter event params, compiled once per stream."""
+    """One stream's rows -> meter event params, compiled once per stream.
+
+    The options are bound to attributes here, and the common shapes (a str or int customer and value, an int
+    timestamp, a one-field key) take a short path; anything else goes through the general helpers, so a row maps
+    to exactly what it did before the short paths (unit_tests/test_meter_mapping_speed_paths.py pins it).
+    """
 
     def __init__(self, options: MeterEventOptions, *, stream: str, primary_key: Sequence[Sequence[str]],
                  cancels: bool = False, clock: Callable[[], float] = time.time) -> None:
@@ -111,59 +117,88 @@ class EventMapper:
         self._stream = stream
         self._key_paths = [tuple(str(p) for p in path) for path in primary_key if path]
         self._clock = clock
+        self._event_name = options.event_name
+        self._event_name_field = options.event_name_field
+        self._customer_field = options.customer_field
+        self._value_field = options.value_field
+        self._timestamp_field = options.timestamp_field
+        self._customer_key = options.customer_payload_key
+        self._value_key = options.value_payload_key
+        path = options.identifier_field.split(".") if options.identifier_field else []
+        self._identifier_field = options.identifier_field
+        self._identifier_top = path[0] if len(path) == 1 else None  # a top-level field: read with dict.get
+        self._identifier_path = path
+        # one top-level key field: the basis is orjson's [stream, [value]], built as head + value + tail
+        single = self._key_paths[0] if len(self._key_paths) == 1 and len(self._key_paths[0]) == 1 else None
+        self._key_field = single[0] if single else None
+        self._basis_head = b"[" + orjson.dumps(stream) + b",["
 
     def map(self, record: Mapping[str, Any]) -> MappedRow:
-        o = self._o
-        event_name = o.event_name or _text(record.get(o.event_name_field))
+        event_name = self._event_name or _text(record.get(self._event_name_field))
         if not event_name:
-            raise RowRejected(f"no event name: set meter_event.event_name or give the row a {o.event_name_field!r}",
-                              "missing_event_name", o.event_name_field)
+            raise RowRejected(f"no event name: set meter_event.event_name or give the row a "
+                              f"{self._event_name_field!r}", "missing_event_name", self._event_name_field)
         if self._cancels:
             identifier = self._identifier(record)
             params = {"event_name": event_name, "identifier": identifier}
             return MappedRow(identifier, identifier, params, params)
-        customer = _text(record.get(o.customer_field))
+        customer = record.get(self._customer_field)
+        customer = (customer.strip() or None) if type(customer) is str else _text(customer)
         if not customer:
-            raise RowRejected(f"no customer: the row has no value for {o.customer_field!r}", "missing_customer",
-                              o.customer_field)
-        raw_value = record.get(o.value_field)
-        value = _whole_number(raw_value)
+            raise RowRejected(f"no customer: the row has no value for {self._customer_field!r}", "missing_customer",
+                              self._customer_field)
+        raw_value = record.get(self._value_field)
+        value = str(raw_value) if type(raw_value) is int else _whole_number(raw_value)
         if value is None:
-            raise RowRejected(f"{o.value_field} must be a whole number, not {str(raw_value)[:40]!r}", "invalid_value",
-                              o.value_field)
+            raise RowRejected(f"{self._value_field} must be a whole number, not {str(raw_value)[:40]!r}",
+                              "invalid_value", self._value_field)
         now = self._clock()
-        raw_time = record.get(o.timestamp_field)
-        timestamp = int(now) if raw_time is None or raw_time == "" else _epoch(raw_time)
-        if timestamp is None:
-            raise RowRejected(f"{o.timestamp_field} must be epoch seconds or an ISO-8601 time, not "
-                              f"{str(raw_time)[:40]!r}", "invalid_timestamp", o.timestamp_field)
+        raw_time = record.get(self._timestamp_field)
+        if type(raw_time) is int:
+            timestamp: int | None = raw_time
+        elif raw_time is None or raw_time == "":
+            timestamp = int(now)
+        else:
+            timestamp = _epoch(raw_time)
+            if timestamp is None:
+                raise RowRejected(f"{self._timestamp_field} must be epoch seconds or an ISO-8601 time, not "
+                                  f"{str(raw_time)[:40]!r}", "invalid_timestamp", self._timestamp_field)
         if timestamp < now - PAST_LIMIT_S or timestamp > now + FUTURE_LIMIT_S:
-            raise RowRejected(f"{o.timestamp_field} {timestamp} is outside what Stripe accepts (the past 35 days to "
-                              "5 minutes ahead)", "timestamp_out_of_range", o.timestamp_field)
+            raise RowRejected(f"{self._timestamp_field} {timestamp} is outside what Stripe accepts (the past 35 days "
+                              "to 5 minutes ahead)", "timestamp_out_of_range", self._timestamp_field)
         identifier = self._identifier(record)
-        for name, text in (("event name", event_name), ("customer", customer), ("identifier", identifier)):
-            if len(text) > MAX_TEXT:
-                raise RowRejected(f"the {name} is longer than {MAX_TEXT} characters", "value_too_long")
+        if len(event_name) > MAX_TEXT or len(customer) > MAX_TEXT or len(identifier) > MAX_TEXT:
+            for name, text in (("event name", event_name), ("customer", customer), ("identifier", identifier)):
+                if len(text) > MAX_TEXT:
+                    raise RowRejected(f"the {name} is longer than {MAX_TEXT} characters", "value_too_long")
         params = {"event_name": event_name, "identifier": identifier, "timestamp": timestamp,
-                  "payload": {o.customer_payload_key: customer, o.value_payload_key: value}}
+                  "payload": {self._customer_key: customer, self._value_key: value}}
         return MappedRow(identifier, f"{customer}\x1f{event_name}", params, params)
 
     def _identifier(self, record: Mapping[str, Any]) -> str:
-        o = self._o
-        if o.identifier_field:
-            given = _text(_read(record, o.identifier_field.split(".")))
+        if self._identifier_field:
+            top = self._identifier_top
+            given = record.get(top) if top is not None else _read(record, self._identifier_path)
+            given = (given.strip() or None) if type(given) is str else _text(given)
             if not given:
-                raise RowRejected(f"no identifier: the row has no value for {o.identifier_field!r}",
-                                  "missing_identifier", o.identifier_field)
+                raise RowRejected(f"no identifier: the row has no value for {self._identifier_field!r}",
+                                  "missing_identifier", self._identifier_field)
             return given
-        if self._key_paths:
+        if self._key_field is not None:
+            part = record.get(self._key_field)
+            if part is None:
+                raise RowRejected("no identifier: a primary key field of the row is empty", "missing_identifier")
+            basis = self._basis_head + orjson.dumps(part) + b"]]"
+        elif self._key_paths:
             parts = [_read(record, path) for path in self._key_paths]
             if any(part is None for part in parts):
                 raise RowRejected("no identifier: a primary key field of the row is empty", "missing_identifier")
             basis = orjson.dumps([self._stream, parts])
         else:  # no identity at all: the row's content is its identity (two identical rows are one event)
             basis = orjson.dumps([self._stream, record], option=orjson.OPT_SORT_KEYS)
-        return "ds_" + hashlib.blake2b(basis, digest_size=16).hexdigest()
+        digest = _BLAKE2B_16.copy()  # the same as blake2b(basis, digest_size=16), without building its parameters
+        digest.update(basis)
+        return "ds_" + digest.hexdigest()
 
 
 class CustomerResolver:
