@@ -143,7 +143,12 @@ class EventMapper:
             params = {"event_name": event_name, "identifier": identifier}
             return MappedRow(identifier, identifier, params, params)
         customer = record.get(self._customer_field)
-        customer = (customer.strip() or None) if type(customer) is str else _text(customer)
+        if type(customer) is str:  # _text's result for the common types, without the call
+            customer = customer.strip() or None
+        elif type(customer) is int:
+            customer = str(customer)
+        else:
+            customer = _text(customer)
         if not customer:
             raise RowRejected(f"no customer: the row has no value for {self._customer_field!r}", "missing_customer",
                               self._customer_field)
@@ -179,7 +184,12 @@ class EventMapper:
         if self._identifier_field:
             top = self._identifier_top
             given = record.get(top) if top is not None else _read(record, self._identifier_path)
-            given = (given.strip() or None) if type(given) is str else _text(given)
+            if type(given) is str:
+                given = given.strip() or None
+            elif type(given) is int:
+                given = str(given)
+            else:
+                given = _text(given)
             if not given:
                 raise RowRejected(f"no identifier: the row has no value for {self._identifier_field!r}",
                                   "missing_identifier", self._identifier_field)
