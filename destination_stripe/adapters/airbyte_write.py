@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from destination_stripe.adapters.airbyte_streams import plan_streams
+from destination_stripe.adapters.airbyte_streams import StreamPlan, plan_streams
 from destination_stripe.config import StripeConfig
 from destination_stripe.core.accounts import account_of, without_field
 from destination_stripe.core.checkpoints import StateTracker, stream_key
@@ -23,6 +23,21 @@ from destination_stripe.errors import RowRejected
 from destination_stripe.output import Emitter
 
 
+class _Route:
+    """A configured stream as its records name it: looked up once per (stream, namespace), not per record."""
+
+    __slots__ = ("key", "map", "name", "operation", "plan", "references", "writer")
+
+    def __init__(self, key: str, name: str, plan: StreamPlan) -> None:
+        self.key = key  # stream_key: the STATE span and writer lookups
+        self.name = name  # as sent: rejections and Row.stream
+        self.plan = plan
+        self.map = plan.mapper.map
+        self.operation = plan.operation
+        self.references = bool(plan.obj.references)
+        self.writer: Writer | None = None  # the default account's, once created (no account_field)
+
+
 class AirbyteWrite:
     def __init__(self, config: StripeConfig, catalog: Mapping[str, Any], emitter: Emitter) -> None:
         self._plans = plan_streams(config, catalog)
@@ -31,6 +46,7 @@ class AirbyteWrite:
         self._account_field = config.account_field
         self._default_account = config.stripe_account
         self._writers: dict[tuple[str, str | None], Writer] = {}  # (stream, account) -> its writer
+        self._routes: dict[tuple[str, str | None], _Route] = {}  # (stream, namespace) as sent -> a configured stream
         self._tracker = StateTracker(self._echo_state)
         self._seq = 0
         self._ignored_types: set[str] = set()
@@ -71,27 +87,56 @@ class AirbyteWrite:
                                       "STATE messages only.")
 
     def _record(self, record: Mapping[str, Any]) -> None:
-        name = str(record.get("stream") or "")
-        key = stream_key({"name": name, "namespace": record.get("namespace")})
+        stream, namespace = record.get("stream"), record.get("namespace")
+        route = self._routes.get((stream, namespace)) if type(stream) is str and (
+            namespace is None or type(namespace) is str) else None
         data = record.get("data")
-        plan = self._plans.get(key)
-        if plan is None:
-            self._reject_now(None, name, data, RowRejected(f"stream {name!r} is not in the configured catalog",
-                                                           "unknown_stream"))
-            return
+        if route is None:
+            route = self._route(stream, namespace)
+            if route is None:
+                name = str(stream or "")
+                self._reject_now(None, name, data, RowRejected(f"stream {name!r} is not in the configured catalog",
+                                                               "unknown_stream"))
+                return
         if not isinstance(data, dict):
-            self._reject_now(key, name, data, RowRejected("the record's data is not a JSON object", "invalid_record"))
+            self._reject_now(route.key, route.name, data, RowRejected("the record's data is not a JSON object",
+                                                                      "invalid_record"))
             return
         try:
-            account = account_of(data, self._account_field, self._default_account)
-            mapped = plan.mapper.map(without_field(data, self._account_field))
-            writer = self._writer(key, account)
+            if self._account_field is None:  # every row goes to the default account: nothing to read or remove
+                account = self._default_account
+                mapped = route.map(data)
+                writer = route.writer if route.writer is not None else self._default_writer(route)
+            else:
+                account = account_of(data, self._account_field, self._default_account)
+                mapped = route.map(without_field(data, self._account_field))
+                writer = self._writer(route.key, account)
         except RowRejected as rejection:
-            self._reject_now(key, name, data, rejection)
+            self._reject_now(route.key, route.name, data, rejection)
             return
-        seq = self._next_seq(key)
-        waits = self._sync.waits_for(plan.obj, mapped.create_params, account) if plan.obj.references else ()
-        writer.add(Row(seq=seq, operation=plan.operation, mapped=mapped, record=data, stream=name, waits=waits))
+        seq = self._seq
+        self._seq = seq + 1
+        self._tracker.record_started(seq, route.key)
+        waits = self._sync.waits_for(route.plan.obj, mapped.create_params, account) if route.references else ()
+        writer.add(Row(seq, route.operation, mapped, data, route.name, waits))
+
+    def _route(self, stream: Any, namespace: Any) -> _Route | None:
+        """The configured stream records of (stream, namespace) belong to (None: not in the catalog), kept for the
+        next records when both are text (other values are never cached: 1 and True are one dict key, not one name)."""
+        name = str(stream or "")
+        key = stream_key({"name": name, "namespace": namespace})
+        plan = self._plans.get(key)
+        if plan is None:
+            return None
+        route = _Route(key, name, plan)
+        if type(stream) is str and (namespace is None or type(namespace) is str):
+            self._routes[(stream, namespace)] = route
+        return route
+
+    def _default_writer(self, route: _Route) -> Writer:
+        """The writer of a route when no row names its account (kept on the route once it exists)."""
+        route.writer = self._writer(route.key, self._default_account)
+        return route.writer
 
     def _writer(self, stream: str, account: str | None) -> Writer:
         writer = self._writers.get((stream, account))

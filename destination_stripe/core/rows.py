@@ -14,9 +14,11 @@ Outcome = Literal["created", "updated", "unchanged", "skipped", "deleted", "reje
 OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "skipped", "deleted", "rejected")
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
-    """One record on its way to Stripe. `seq` is its position in the input, the unit of STATE bookkeeping."""
+    """One record on its way to Stripe. `seq` is its position in the input, the unit of STATE bookkeeping.
+
+    Built once per input row, so it has slots (no instance dict): cheaper to build and to keep while in flight."""
 
     seq: int
     operation: Operation
