@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 
-@dataclass
+@dataclass(slots=True)
 class Span:
     accepted: int = 0
     rejected: int = 0
+    # The GLOBAL span open when this stream (or orphan) span was opened: every record of this span counts there too.
+    # It never changes: a GLOBAL state closes the stream and orphan spans along with the global one.
+    parent: Span | None = None
 
 
 def stream_key(descriptor: dict[str, Any] | None) -> str:
@@ -31,14 +34,16 @@ def stream_key(descriptor: dict[str, Any] | None) -> str:
 
 
 class StateTracker:
+    """Thread-safe: records start on the reader's thread and finish on writers' threads, each under one lock hold."""
+
     def __init__(self, emit: Callable[[dict[str, Any]], None]) -> None:
         self._emit = emit
         self._lock = threading.Lock()
-        self._spans: dict[int, tuple[Span, Span]] = {}  # seq -> (its stream span, the global span)
-        self._open_stream: dict[str, Span] = {}
-        self._open_orphans = Span()
+        self._spans: dict[int, Span] = {}  # seq -> its stream's (or the orphans') span; its parent is the global span
         self._open_global = Span()
-        self._done: set[int] = set()
+        self._open_stream: dict[str, Span] = {}
+        self._open_orphans = Span(parent=self._open_global)
+        self._done: set[int] = set()  # finished records above the lowest unfinished one (finished out of order)
         self._lowest_unfinished = 0
         self._pending: deque[tuple[int, dict[str, Any], tuple[Span, ...]]] = deque()
         self.states_received = 0
@@ -47,21 +52,52 @@ class StateTracker:
     def record_started(self, seq: int, stream: str | None) -> None:
         """`stream` is None for a line that belongs to no configured stream."""
         with self._lock:
-            span = self._open_orphans if stream is None else self._open_stream.setdefault(stream, Span())
-            self._spans[seq] = (span, self._open_global)
+            if stream is None:
+                self._spans[seq] = self._open_orphans
+                return
+            span = self._open_stream.get(stream)
+            if span is None:
+                span = self._open_stream[stream] = Span(parent=self._open_global)
+            self._spans[seq] = span
 
     def record_done(self, seq: int, *, accepted: bool) -> None:
         with self._lock:
-            for span in self._spans.pop(seq):
-                if accepted:
-                    span.accepted += 1
-                else:
-                    span.rejected += 1
+            if self._finish(seq, accepted) and self._pending:
+                self._release()
+
+    def records_done(self, seqs: Iterable[int], *, accepted: bool) -> None:
+        """`record_done` for many records with one outcome (a batch Stripe took) under one lock hold; STATEs they
+        release are echoed once all of them are counted, in the same order and with the same counts."""
+        with self._lock:
+            moved = False
+            try:
+                for seq in seqs:
+                    moved = self._finish(seq, accepted) or moved
+            finally:  # a seq never started (a bug) still lets the STATEs of the ones before it out
+                if moved and self._pending:
+                    self._release()
+
+    def _finish(self, seq: int, accepted: bool) -> bool:
+        """Count one record (lock held); True when the lowest unfinished record moved up, so a STATE may be due."""
+        span = self._spans.pop(seq)
+        parent = span.parent
+        assert parent is not None  # every span records start in has its global span
+        if accepted:
+            span.accepted += 1
+            parent.accepted += 1
+        else:
+            span.rejected += 1
+            parent.rejected += 1
+        if seq != self._lowest_unfinished:
             self._done.add(seq)
-            while self._lowest_unfinished in self._done:
-                self._done.remove(self._lowest_unfinished)
-                self._lowest_unfinished += 1
-            self._release()
+            return False
+        seq += 1
+        done = self._done
+        while seq in done:
+            done.remove(seq)
+            seq += 1
+        self._lowest_unfinished = seq
+        return True
 
     def state_received(self, message: dict[str, Any], *, records_before: int) -> None:
         """`records_before` is the number of records received before this STATE (the next record's seq)."""
@@ -75,7 +111,7 @@ class StateTracker:
                 spans = (self._open_global,)
                 self._open_global = Span()
                 self._open_stream = {}
-            self._open_orphans = Span()
+            self._open_orphans = Span(parent=self._open_global)
             self._pending.append((records_before, message, spans))
             self._release()
 
