@@ -16,7 +16,8 @@ from destination_stripe.core.sync import build_gateway
 from destination_stripe.core.writer import Stop
 from destination_stripe.objects import CUSTOMER
 from destination_stripe.output import Emitter
-from destination_stripe.stripe_client.meter_event_stream import Sessions
+from destination_stripe.stripe_client.async_lane import AsyncLane
+from destination_stripe.stripe_client.meter_event_calls import MeterEventCalls
 from integration_tests.connector import TEST_KEY, catalog, record, state
 
 
@@ -182,20 +183,24 @@ def test_on_the_stream_local_checks_still_reject_and_stripes_later_errors_are_it
 def test_an_expired_stream_session_is_renewed_and_the_batch_sent_once(api_base, server):
     ids = _setup(server)
     gateway = build_gateway(load_config({"api_key": TEST_KEY, "api_base": api_base}), Emitter())
-    sessions = Sessions(gateway, account=None, api_base=api_base, meter_base=api_base, timeout_s=10)
-    sessions.client()
-    assert server.expire_meter_sessions() == 1  # the sink's cached session is now dead on Stripe's side
-    outcomes: list[str] = []
-    sink = StreamSink(gateway=gateway, sessions=sessions, match_on=CUSTOMER.parse_match_on("id"),
-                      customer_key="stripe_customer_id", resolver=None, dry_run=False,
-                      on_done=lambda row, outcome, rejection: outcomes.append(outcome), log=lambda *a, **k: None,
-                      stop=Stop())
-    mapper = EventMapper(MeterEventOptions(event_name="api_calls"), stream="usage", primary_key=[["id"]])
-    for i in range(3):
-        sink.add(Row(seq=i, operation="create", mapped=mapper.map({"id": i, "customer": ids[0], "value": 1})))
-    sink.drain()
-    sink.close()
-    assert outcomes == ["created"] * 3 and sessions.renewals == 2
+    lane = AsyncLane(api_key=TEST_KEY, api_base=api_base, meter_base=api_base, timeout_s=10, connections=8)
+    try:
+        calls = MeterEventCalls(gateway, lane, None)
+        lane.run(calls.session())
+        assert server.expire_meter_sessions() == 1  # the sink's cached session is now dead on Stripe's side
+        outcomes: list[str] = []
+        sink = StreamSink(lane=lane, calls=calls, match_on=CUSTOMER.parse_match_on("id"),
+                          customer_key="stripe_customer_id", customer_field="customer", customer_ids=None,
+                          dry_run=False, on_done=lambda row, outcome, rejection: outcomes.append(outcome),
+                          stop=Stop(), in_flight=4, window=400)
+        mapper = EventMapper(MeterEventOptions(event_name="api_calls"), stream="usage", primary_key=[["id"]])
+        for i in range(3):
+            sink.add(Row(seq=i, operation="create", mapped=mapper.map({"id": i, "customer": ids[0], "value": 1})))
+        sink.drain()
+        sink.close()
+    finally:
+        lane.close()
+    assert outcomes == ["created"] * 3 and calls.renewals == 2
     assert server.meter_event_counts(mode="test")["accepted"] == 3
 
 

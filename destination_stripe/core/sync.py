@@ -7,7 +7,6 @@ the callback it passes in; it owns only its wire format (STATE echo, valmi's met
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -17,9 +16,10 @@ import orjson
 from destination_stripe.config import StripeConfig
 from destination_stripe.config_meter import MeterEventOptions
 from destination_stripe.core.accounts import AccountGateways
+from destination_stripe.core.event_sink import CustomerIds, EventSink
 from destination_stripe.core.identity import identity_key
-from destination_stripe.core.meter_events import CustomerResolver, MeterEventApplier
-from destination_stripe.core.meter_stream import StreamSink
+from destination_stripe.core.meter_stream import BATCH, StreamSink
+from destination_stripe.core.meter_v1 import V1EventSink
 from destination_stripe.core.progress import ProgressReporter, rate
 from destination_stripe.core.rejects import RejectSink
 from destination_stripe.core.rejects_s3 import open_reject_store
@@ -27,8 +27,15 @@ from destination_stripe.core.writer import OUTCOMES, DoneCallback, Stop, Writer,
 from destination_stripe.errors import ConfigurationError, RowRejected
 from destination_stripe.objects import CUSTOMER, MatchOn, ObjectDescription
 from destination_stripe.output import Emitter
-from destination_stripe.stripe_client.factory import METER_EVENTS_IN_FLIGHT, build_gateway, build_limiter
-from destination_stripe.stripe_client.meter_event_stream import STRIPE_METER_EVENTS_BASE, Sessions
+from destination_stripe.stripe_client.async_lane import AsyncLane
+from destination_stripe.stripe_client.factory import (
+    LANE_CONNECTIONS,
+    METER_EVENTS_IN_FLIGHT,
+    STREAM_IN_FLIGHT,
+    build_gateway,
+    build_limiter,
+)
+from destination_stripe.stripe_client.meter_event_calls import STRIPE_METER_EVENTS_BASE, MeterEventCalls
 from destination_stripe.stripe_client.object_api import ObjectApi
 
 
@@ -57,6 +64,7 @@ class Sync:
         self.early_rejections = 0  # rows refused before reaching a writer (bad JSON, mapping, unknown stream)
         self._early_by_object: dict[str, int] = {}
         self.started = time.monotonic()
+        self._lane: AsyncLane | None = None  # made for the first meter event stream
         self._progress = ProgressReporter(config.progress_interval_seconds, self._report_progress)
 
     def writer_for(self, obj: ObjectDescription, match_on: MatchOn, account: str | None = None,
@@ -71,54 +79,57 @@ class Sync:
             problem = self.accounts.problem(account, CUSTOMER if obj.insert_only else obj)
             if problem is not None:
                 raise problem
-            config = self.config
-            if meter is not None and meter.transport == "v2_stream":
-                writer = self._writers[key] = self._stream_sink(match_on, account, meter)  # type: ignore[assignment]
+            if obj.insert_only:
+                writer = self._writers[key] = self._event_sink(match_on, account,  # type: ignore[assignment]
+                                                               meter or self.config.meter_event)
                 return writer
-            api = ObjectApi(self.accounts.gateway(account), obj, account)
-            applier = self._meter_applier(api, match_on, account, meter or config.meter_event) \
-                if obj.insert_only else None
+            config = self.config
             writer = self._writers[key] = Writer(
-                api=api,
+                api=ObjectApi(self.accounts.gateway(account), obj, account),
                 settings=WriterSettings(
                     match_on=match_on,
                     dry_run=config.dry_run,
                     identity_index=config.identity_index,
                     index_min_rows=config.index_min_rows,
                     index_max_pages=config.index_max_pages,
-                    max_concurrency=METER_EVENTS_IN_FLIGHT if applier is not None and config.mode == "live"
-                    else int(config.limit("max_concurrency")),
+                    max_concurrency=int(config.limit("max_concurrency")),
                 ),
                 on_done=self._on_done,
                 log=self.emitter.log,
                 stop=self.stop,
-                applier=applier,
             )
         return writer
 
-    def _customer_resolver(self, match_on: MatchOn, account: str | None) -> CustomerResolver | None:
+    def _customer_ids(self, match_on: MatchOn, account: str | None) -> CustomerIds | None:
         """Customers named by email or metadata key: resolved by a customer writer's finder; None for ids."""
         if match_on.kind == "id":
             return None
         customers = self.writer_for(CUSTOMER, match_on, account)
         customers.release_held(always=True)
-        return CustomerResolver(lambda value: customers.resolve(identity_key(match_on, value) or "", value))
+        return CustomerIds(lambda value: customers.resolve(identity_key(match_on, value) or "", value))
 
-    def _meter_applier(self, api: ObjectApi, match_on: MatchOn, account: str | None,
-                       meter: MeterEventOptions) -> MeterEventApplier:
-        return MeterEventApplier(api=api, options=meter, resolver=self._customer_resolver(match_on, account),
-                                 dry_run=self.config.dry_run, log=self.emitter.log, run_id=uuid.uuid4().hex[:12])
-
-    def _stream_sink(self, match_on: MatchOn, account: str | None, meter: MeterEventOptions) -> StreamSink:
+    def _event_sink(self, match_on: MatchOn, account: str | None, meter: MeterEventOptions) -> EventSink:
+        """Meter events go out on the lane: v1 one call each (200 in flight at Stripe's live 1,000/s), or the v2
+        stream in batches of 100. In test mode they count toward the basic limits: no more in flight than any
+        other call."""
         config = self.config
-        gateway = self.accounts.gateway(account)
-        sessions = Sessions(gateway, account=account, api_base=config.base_url,
-                            meter_base=config.api_base or STRIPE_METER_EVENTS_BASE,
-                            timeout_s=config.http_timeout_seconds)
-        return StreamSink(gateway=gateway, sessions=sessions, match_on=match_on,
-                          customer_key=meter.customer_payload_key,
-                          resolver=self._customer_resolver(match_on, account), dry_run=config.dry_run,
-                          on_done=self._on_done, log=self.emitter.log, stop=self.stop)
+        if self._lane is None:
+            self._lane = AsyncLane(api_key=config.key, api_base=config.base_url,
+                                   meter_base=config.api_base or STRIPE_METER_EVENTS_BASE,
+                                   timeout_s=config.http_timeout_seconds, connections=LANE_CONNECTIONS)
+        stream = meter.transport == "v2_stream"
+        live = config.mode == "live"
+        in_flight = (STREAM_IN_FLIGHT if stream else METER_EVENTS_IN_FLIGHT) if live \
+            else int(config.limit("max_concurrency"))
+        common: dict[str, Any] = {
+            "lane": self._lane, "calls": MeterEventCalls(self.accounts.gateway(account), self._lane, account),
+            "match_on": match_on, "customer_key": meter.customer_payload_key, "customer_field": meter.customer_field,
+            "customer_ids": self._customer_ids(match_on, account), "dry_run": config.dry_run,
+            "on_done": self._on_done, "stop": self.stop, "in_flight": in_flight,
+        }
+        if stream:
+            return StreamSink(window=in_flight * BATCH * 2, **common)
+        return V1EventSink(window=in_flight * 10, **common)
 
     def waits_for(self, obj: ObjectDescription, params: dict[str, Any],
                   account: str | None = None) -> tuple[Wait, ...]:
@@ -167,6 +178,8 @@ class Sync:
         self._progress.stop()
         for writer in self._writers.values():
             writer.close()
+        if self._lane is not None:
+            self._lane.close()
         self.rejects.close()
         self.emitter.log("INFO", self.summary_line())
 
@@ -237,9 +250,22 @@ class Sync:
             "retries": stats.retries,
             "rate_limited": stats.rate_limited,
             "lock_timeouts": stats.lock_timeouts,
-            "duplicate_matches": sum(writer.duplicates_seen for writer in self._writers.values()),
+            "duplicate_matches": sum(writer.duplicates_seen for writer in self._writers.values()
+                                     if not isinstance(writer, EventSink)),
+            **self._meter_summary(),
             "duration_s": round(time.monotonic() - self.started, 3),
         }
+
+    def _meter_summary(self) -> dict[str, Any]:
+        """Meter events, when the sync sent any: sent, already in Stripe (dedupe), cancelled, rejected, batches."""
+        sinks = [w for w in self._writers.values() if isinstance(w, EventSink)]
+        if not sinks:
+            return {}
+        total = {name: sum(s.counts[outcome] for s in sinks) for name, outcome in
+                 (("sent", "created"), ("deduplicated", "unchanged"), ("cancelled", "deleted"),
+                  ("rejected", "rejected"))}
+        return {"meter_events": {**total, "batches": sum(s.batches for s in sinks),
+                                 "session_renewals": sum(s.calls.renewals for s in sinks)}}
 
     def summary_line(self) -> str:
         s = self.summary()

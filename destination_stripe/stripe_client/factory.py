@@ -3,6 +3,7 @@ Stripe limits apart) and the retry policy whose retries are counted and logged."
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -10,16 +11,21 @@ from destination_stripe.config import StripeConfig
 from destination_stripe.objects import OBJECTS
 from destination_stripe.output import Emitter
 from destination_stripe.stripe_client.gateway import SEARCH_RATE, CallStats, StripeGateway
+from destination_stripe.stripe_client.meter_event_calls import METER_EVENTS, STREAM
 from destination_stripe.stripe_client.object_api import search_endpoint
 from destination_stripe.stripe_client.ratelimit import RateLimiter
-from destination_stripe.stripe_client.retry import Retryable, RetryPolicy, interruptible_sleep
+from destination_stripe.stripe_client.retry import (
+    Retryable,
+    RetryPolicy,
+    interruptible_async_sleep,
+    interruptible_sleep,
+)
 
-STREAM = "POST /v2/billing/meter_event_stream"
-SESSION = "POST /v2/billing/meter_event_session"
 MAX_RETRY_LOGS = 50
-METER_EVENTS_ENDPOINT = "POST /v1/billing/meter_events"
 LIVE_METER_EVENTS_RATE = 1000.0  # Stripe's rate-limit page: its own 1,000 calls/s per account in live mode
 METER_EVENTS_IN_FLIGHT = 200  # 1,000 events/s at Stripe's 0.15-0.2 s a call needs about 200 in flight
+STREAM_IN_FLIGHT = 50  # 20,000+ events/s in batches of 100 at 0.15-0.2 s a call: 40 requests in flight, and spare
+LANE_CONNECTIONS = 256  # the async lane's connection pool, shared by every meter event sink of a sync
 LIVE_STREAM_RATE = 10000.0  # the v2 stream's API reference: 10,000 requests/s in live mode
 
 
@@ -29,9 +35,9 @@ def build_limiter(config: StripeConfig) -> RateLimiter:
     rates = {search_endpoint(obj): min(SEARCH_RATE, endpoint_rate) for obj in OBJECTS.values()}
     separate: frozenset[str] = frozenset()
     if config.mode == "live":  # test mode: meter events count toward the basic limits (Stripe's usage page)
-        rates[METER_EVENTS_ENDPOINT] = LIVE_METER_EVENTS_RATE
+        rates[METER_EVENTS] = LIVE_METER_EVENTS_RATE
         rates[STREAM] = LIVE_STREAM_RATE
-        separate = frozenset({METER_EVENTS_ENDPOINT, STREAM})
+        separate = frozenset({METER_EVENTS, STREAM})
     return RateLimiter(
         global_rate=config.limit("requests_per_second"),
         endpoint_rate=endpoint_rate,
@@ -59,6 +65,7 @@ def build_gateway(config: StripeConfig, emitter: Emitter, *, stats: CallStats | 
         max_seconds=config.retry_max_seconds,
         on_retry=on_retry,
         sleep=interruptible_sleep(cancel) if cancel is not None else time.sleep,
+        async_sleep=interruptible_async_sleep(cancel) if cancel is not None else asyncio.sleep,
     )
     return StripeGateway(api_key=config.key, api_base=config.base_url, limiter=limiter, policy=policy,
                          timeout_s=timeout_s or config.http_timeout_seconds, stats=stats)

@@ -7,12 +7,14 @@ exception is translated in one place (`errors.translate`). What each object's ca
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import stripe
 
 from destination_stripe.stripe_client.errors import is_lock_timeout, rate_limit_reason, translate
@@ -89,15 +91,40 @@ class StripeGateway:
                 try:
                     result = request()
                 except stripe.StripeError as error:
-                    if error.http_status == 429:
-                        self._on_rate_limited(error, endpoint)
-                    else:
-                        self._limiter.on_accepted(endpoint)  # refused for another reason, not by the limiter
-                    raise translate(error, endpoint, write=write) from None
+                    raise self._failed(error, endpoint, write=write) from None
                 self._limiter.on_accepted(endpoint)
                 return result
 
         return self._policy.call(attempt)
+
+    async def call_async(self, endpoint: str, request: Callable[[], Awaitable[Any]], *, write: bool = False) -> Any:
+        """`call` for the SDK's async methods, on an `AsyncLane`'s loop. Only a rate slot is held: the caller bounds
+        how many requests are in flight (the limiter's concurrency cap is for threads)."""
+
+        async def attempt() -> Any:
+            delay = self._limiter.reserve(endpoint)
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self.stats.count(endpoint)
+            try:
+                result = await request()
+            except stripe.StripeError as error:
+                raise self._failed(error, endpoint, write=write) from None
+            except (aiohttp.ClientError, TimeoutError) as error:  # the SDK wraps only errors before the body
+                raise self._failed(stripe.APIConnectionError(f"network error reading Stripe's answer: "
+                                                             f"{type(error).__name__}", should_retry=True),
+                                   endpoint, write=write) from None
+            self._limiter.on_accepted(endpoint)
+            return result
+
+        return await self._policy.call_async(attempt)
+
+    def _failed(self, error: stripe.StripeError, endpoint: str, *, write: bool) -> Exception:
+        if error.http_status == 429:
+            self._on_rate_limited(error, endpoint)
+        else:
+            self._limiter.on_accepted(endpoint)  # refused for another reason, not by the limiter
+        return translate(error, endpoint, write=write)
 
     def _on_rate_limited(self, error: stripe.StripeError, endpoint: str) -> None:
         with self.stats.lock:

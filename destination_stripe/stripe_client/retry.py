@@ -9,13 +9,15 @@ check the schedule without waiting.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tenacity import (
+    AsyncRetrying,
     RetryCallState,
     Retrying,
     retry_if_exception_type,
@@ -43,6 +45,21 @@ def interruptible_sleep(cancel: threading.Event) -> Callable[[float], None]:
     return sleep
 
 
+def interruptible_async_sleep(cancel: threading.Event) -> Callable[[float], Awaitable[None]]:
+    """`interruptible_sleep` for coroutines: checks `cancel` every quarter second."""
+
+    async def sleep(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if cancel.is_set():
+                raise Cancelled("the sync is stopping")
+            await asyncio.sleep(min(left, 0.25))
+        if cancel.is_set():
+            raise Cancelled("the sync is stopping")
+
+    return sleep
+
+
 class Retryable(Exception):
     """A failed attempt that is safe to repeat as it was (same request, same idempotency key)."""
 
@@ -59,21 +76,28 @@ class RetryPolicy:
     backoff_multiplier: float = 0.5
     backoff_max: float = 20.0
     sleep: Callable[[float], None] = time.sleep
+    async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     on_retry: Callable[[Retryable, float], None] = field(default=lambda failure, wait: None)
 
     def call(self, attempt: Callable[[], T]) -> T:
         """Run `attempt` until it succeeds, raises something not Retryable, or the budget is spent."""
-        retrying = Retrying(
+        return Retrying(sleep=self.sleep, **self._rules())(attempt)
+
+    async def call_async(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """`call` for a coroutine function, with the same rules."""
+        result: T = await AsyncRetrying(sleep=self.async_sleep, **self._rules())(attempt)
+        return result
+
+    def _rules(self) -> dict[str, Any]:
+        return {
             # stop_before_delay: never start a wait that would end past the time budget.
-            stop=stop_after_attempt(self.max_retries + 1) | stop_before_delay(self.max_seconds),
-            wait=wait_random_exponential(multiplier=self.backoff_multiplier, max=self.backoff_max),
-            retry=retry_if_exception_type(Retryable),
-            sleep=self.sleep,
-            before_sleep=self._before_sleep,
-            retry_error_callback=self._give_up,
-            reraise=False,
-        )
-        return retrying(attempt)
+            "stop": stop_after_attempt(self.max_retries + 1) | stop_before_delay(self.max_seconds),
+            "wait": wait_random_exponential(multiplier=self.backoff_multiplier, max=self.backoff_max),
+            "retry": retry_if_exception_type(Retryable),
+            "before_sleep": self._before_sleep,
+            "retry_error_callback": self._give_up,
+            "reraise": False,
+        }
 
     def _before_sleep(self, state: RetryCallState) -> None:
         failure = state.outcome.exception() if state.outcome else None
