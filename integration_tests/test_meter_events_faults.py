@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from integration_tests.connector import LIVE_KEY
 from integration_tests.test_meter_events import _catalog, _config, _setup, _usage
 
 TRANSPORTS = ("v1", "v2_stream")
@@ -63,3 +64,40 @@ def test_an_outage_past_the_retry_budget_is_a_transient_error_with_no_state_past
     assert result.states == []  # not one event was taken, so no STATE may pass any
     assert result.stderr == ""
     assert server.meter_event_counts(mode="test")["accepted"] == 0
+
+
+# --- a live stream: batches sent by sender processes (stream_worker.py) ------------------------------------------
+
+
+def _live_usage(server, n: int) -> list[dict[str, Any]]:
+    server.seed_meters([{"event_name": "api_calls"}], mode="live")
+    ids = server.seed_customers([{"email": f"live{i}@example.com"} for i in range(10)], mode="live")
+    return [{"id": i, "customer": ids[i % 10], "value": 1} for i in range(n)]
+
+
+def test_a_live_stream_is_sent_by_sender_processes_whose_calls_and_sessions_join_the_summary(
+        connector, config, server):
+    rows = _live_usage(server, 3000)
+    cfg = _config({**config, "api_key": LIVE_KEY}, transport="v2_stream")
+    result = connector.run("write", config=cfg, catalog=_catalog(), messages=_usage(rows, every=1000))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert result.stderr == ""
+    assert [s["id"] for s in result.states] == [1000, 2000, 3000, 3001]
+    calls = result.summary["calls_by_endpoint"]
+    assert calls["POST /v2/billing/meter_event_stream"] == 30
+    assert calls["POST /v2/billing/meter_event_session"] == result.summary["meter_events"]["session_renewals"] >= 1
+    assert server.meter_event_counts(mode="live")["accepted"] == 3000
+    again = connector.run("write", config=cfg, catalog=_catalog(), messages=_usage(rows))
+    assert again.returncode == 0 and server.meter_event_counts(mode="live")["deduplicated"] == 3000
+
+
+def test_a_sender_process_that_meets_an_outage_ends_the_sync_with_a_transient_error_and_no_state(
+        connector, config, server):
+    rows = _live_usage(server, 1000)
+    server.configure(faults=[{"kind": "error_503", "endpoint": STREAM}])
+    cfg = _config({**config, "api_key": LIVE_KEY, "max_retries": 2, "retry_max_seconds": 3}, transport="v2_stream")
+    result = connector.run("write", config=cfg, catalog=_catalog(), messages=_usage(rows, every=100), timeout=120)
+    assert result.returncode == 1 and result.error["failure_type"] == "transient_error", result.stdout[-3000:]
+    assert "503" in result.error["message"]
+    assert result.states == [] and result.stderr == ""
+    assert server.meter_event_counts(mode="live")["accepted"] == 0

@@ -96,6 +96,7 @@ class EventSink:
         self._stop.raise_if_failed()
 
     def close(self) -> None:
+        self.calls.close(wait=self._stop.error is None)
         if self._customer_ids is not None:
             self._customer_ids.close()
 

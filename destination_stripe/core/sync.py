@@ -6,6 +6,7 @@ the callback it passes in; it owns only its wire format (STATE echo, valmi's met
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from functools import partial
@@ -30,13 +31,17 @@ from destination_stripe.output import Emitter
 from destination_stripe.stripe_client.async_lane import AsyncLane
 from destination_stripe.stripe_client.factory import (
     LANE_CONNECTIONS,
+    LIVE_STREAM_RATE,
     METER_EVENTS_IN_FLIGHT,
     STREAM_IN_FLIGHT,
+    STREAM_PROCESSES,
     build_gateway,
     build_limiter,
 )
 from destination_stripe.stripe_client.meter_event_calls import STRIPE_METER_EVENTS_BASE, MeterEventCalls
 from destination_stripe.stripe_client.object_api import ObjectApi
+from destination_stripe.stripe_client.stream_processes import StreamProcesses
+from destination_stripe.stripe_client.stream_worker import Settings
 
 
 class Sync:
@@ -121,8 +126,10 @@ class Sync:
         live = config.mode == "live"
         in_flight = (STREAM_IN_FLIGHT if stream else METER_EVENTS_IN_FLIGHT) if live \
             else int(config.limit("max_concurrency"))
+        gateway = self.accounts.gateway(account)
+        processes = self._stream_processes(account, in_flight) if stream and live and not config.dry_run else None
         common: dict[str, Any] = {
-            "lane": self._lane, "calls": MeterEventCalls(self.accounts.gateway(account), self._lane, account),
+            "lane": self._lane, "calls": MeterEventCalls(gateway, self._lane, account, processes),
             "match_on": match_on, "customer_key": meter.customer_payload_key, "customer_field": meter.customer_field,
             "customer_ids": self._customer_ids(match_on, account), "dry_run": config.dry_run,
             "on_done": self._on_done, "stop": self.stop, "in_flight": in_flight,
@@ -130,6 +137,22 @@ class Sync:
         if stream:
             return StreamSink(window=in_flight * BATCH * 2, **common)
         return V1EventSink(window=in_flight * 10, **common)
+
+    def _stream_processes(self, account: str | None, in_flight: int) -> StreamProcesses | None:
+        """Sender processes for a live stream, when this machine has the cores: the SDK's encoding costs too much
+        CPU for one process to reach 20,000 events/s (see stream_worker.py)."""
+        count = min(STREAM_PROCESSES, (os.cpu_count() or 1))
+        if count < 2:
+            return None
+        config = self.config
+        settings: Settings = {
+            "api_key": config.key, "api_base": config.base_url, "account": account,
+            "meter_base": config.api_base or STRIPE_METER_EVENTS_BASE, "timeout_s": config.http_timeout_seconds,
+            "max_retries": config.max_retries, "retry_max_seconds": config.retry_max_seconds,
+            "stream_rate": LIVE_STREAM_RATE, "session_rate": config.limit("requests_per_second"),
+            "in_flight": in_flight,
+        }
+        return StreamProcesses(settings, count=count, stats=self.gateway.stats, log=self.emitter.log)
 
     def waits_for(self, obj: ObjectDescription, params: dict[str, Any],
                   account: str | None = None) -> tuple[Wait, ...]:

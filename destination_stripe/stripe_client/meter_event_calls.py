@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 
 from destination_stripe.errors import FatalError
 from destination_stripe.stripe_client.async_lane import AsyncLane
 from destination_stripe.stripe_client.gateway import StripeGateway
+
+if TYPE_CHECKING:
+    from destination_stripe.stripe_client.stream_processes import StreamProcesses
 
 METER_EVENTS = "POST /v1/billing/meter_events"
 ADJUSTMENTS = "POST /v1/billing/meter_event_adjustments"
@@ -33,8 +36,10 @@ def rfc3339(epoch: int) -> str:
 class MeterEventCalls:
     """One account's meter event calls (coroutines: run them on `lane`)."""
 
-    def __init__(self, gateway: StripeGateway, lane: AsyncLane, account: str | None) -> None:
+    def __init__(self, gateway: StripeGateway, lane: AsyncLane, account: str | None,
+                 processes: StreamProcesses | None = None) -> None:
         self._gateway = gateway
+        self._processes = processes  # stream batches sent by sender processes instead of this one
         self._lane = lane
         self._options: dict[str, Any] = {"stripe_account": account} if account else {}
         billing = lane.client.v1.billing
@@ -43,7 +48,15 @@ class MeterEventCalls:
         self._session_lock: asyncio.Lock | None = None  # made on the lane's loop, at first use
         self._session_client: stripe.StripeClient | None = None
         self._expires = 0.0
-        self.renewals = 0
+        self._renewals = 0
+
+    @property
+    def renewals(self) -> int:
+        return self._processes.renewals if self._processes is not None else self._renewals
+
+    def close(self, *, wait: bool) -> None:
+        if self._processes is not None:
+            self._processes.close(wait=wait)
 
     async def send(self, params: dict[str, Any], idempotency_key: str) -> None:
         options = {"idempotency_key": idempotency_key, **self._options}
@@ -58,6 +71,9 @@ class MeterEventCalls:
 
     async def post_stream(self, events: list[dict[str, Any]]) -> None:
         """One batch (at most 100 events) on the current session; a session Stripe calls expired is renewed."""
+        if self._processes is not None:
+            await asyncio.wrap_future(self._processes.post(events))
+            return
         client = await self.session()
         for _ in range(3):
             service = client.v2.billing.meter_event_stream
@@ -85,6 +101,6 @@ class MeterEventCalls:
                                                          write=True)
                 self._expires = datetime.fromisoformat(str(session.expires_at).replace("Z", "+00:00")).timestamp()
                 self._session_client = self._lane.client_for(session.authentication_token)
-                self.renewals += 1
+                self._renewals += 1
             assert self._session_client is not None
             return self._session_client
