@@ -75,6 +75,12 @@ def test_times_are_epoch_seconds_or_iso_8601_within_stripes_window() -> None:
         "invalid_timestamp"
 
 
+@pytest.mark.parametrize("timestamp", ["inf", "-inf", "1e400", "nan", float("inf"), float("nan")])
+def test_an_infinite_or_undefined_time_is_refused_not_a_crash(timestamp) -> None:
+    refused = _refused(_mapper(), {"id": 1, "customer": "c", "value": 1, "timestamp": timestamp})
+    assert refused.code == "invalid_timestamp"
+
+
 def test_missing_parts_are_refused_with_the_field_named() -> None:
     no_name = _refused(_mapper(event_name=None), {"id": 1, "customer": "c", "value": 1})
     assert (no_name.code, no_name.param) == ("missing_event_name", "event_name")

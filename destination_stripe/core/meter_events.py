@@ -7,15 +7,13 @@ back or 5 minutes ahead). The identifier is derived from the row's identity (its
 or else its whole content) and the stream, so a re-run sends the same identifiers and Stripe's dedupe keeps usage
 billed once; the order key is (customer, event name), so events of one customer's meter go in input order.
 
-`MeterEventApplier` is the writer's applier for meter events: it resolves a customer named by email or metadata key
-to its id (once per distinct customer), sends the event, and counts Stripe's "an event already exists with
-identifier" as already written (`unchanged`), not as a rejection. `soft_delete` cancels by identifier.
+Sending them is the transports' part: `meter_v1.py` (one call each) and `meter_stream.py` (the v2 stream).
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -25,11 +23,7 @@ import orjson
 
 from destination_stripe.config_meter import MeterEventOptions
 from destination_stripe.core.mapping import MappedRow
-from destination_stripe.core.rows import Outcome, Row
 from destination_stripe.errors import RowRejected
-from destination_stripe.objects import CUSTOMER
-from destination_stripe.stripe_client.errors import WriteOutcomeUnknown
-from destination_stripe.stripe_client.object_api import ObjectApi
 
 PAST_LIMIT_S = 35 * 24 * 3600  # Stripe: within the past 35 calendar days
 FUTURE_LIMIT_S = 5 * 60  # Stripe: up to 5 minutes in the future
@@ -75,13 +69,15 @@ def _epoch(value: Any) -> int | None:
     """Epoch seconds from an int/float, a numeric string or an ISO-8601 string (no zone: UTC); None if neither."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else None
     if isinstance(value, str):
         text = value.strip()
         try:
             return int(float(text))
-        except ValueError:
+        except (ValueError, OverflowError):  # not a number; "inf" or "1e400"
             pass
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -209,90 +205,3 @@ class EventMapper:
         digest = _BLAKE2B_16.copy()  # the same as blake2b(basis, digest_size=16), without building its parameters
         digest.update(basis)
         return "ds_" + digest.hexdigest()
-
-
-class CustomerResolver:
-    """Customer email / metadata key -> id, asked once per distinct customer (thread-safe)."""
-
-    def __init__(self, resolve: Resolver) -> None:
-        self._resolve = resolve
-        self._known: dict[str, str | None] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, value: str) -> str | None:
-        with self._lock:
-            if value in self._known:
-                return self._known[value]
-        found = self._resolve(value)
-        with self._lock:
-            self._known[value] = found
-        return found
-
-
-class MeterEventApplier:
-    """What one usage row does: send its event (append) or cancel it (soft_delete)."""
-
-    needs_finder = False
-
-    def __init__(self, *, api: ObjectApi, options: MeterEventOptions, resolver: Resolver | None, dry_run: bool,
-                 log: Log, run_id: str) -> None:
-        self._api = api
-        self._o = options
-        self._resolver = resolver
-        self._dry_run = dry_run
-        self._log = log
-        self._run_id = run_id
-        self._adjustments = api.gateway.client.v1.billing.meter_event_adjustments
-        self._options = {"stripe_account": api.account} if api.account else {}
-
-    def apply(self, row: Row) -> Outcome:
-        params = row.mapped.create_params
-        if row.operation == "delete":
-            return self._cancel(row, params)
-        if row.operation not in ("create", "upsert"):
-            raise RowRejected(f"meter events can only be sent or cancelled, not {row.operation}d",
-                              "unsupported_operation")
-        params = self._with_customer_id(params)
-        if self._dry_run:
-            self._log("INFO", f"dry run: would send meter event {params['identifier']} (row {row.seq})", flush=False)
-            return "created"
-        for attempt in range(3):
-            key = f"ds-{self._run_id}-{row.seq}-{attempt}"
-            try:
-                self._api.create(params, idempotency_key=key)
-                return "created"
-            except WriteOutcomeUnknown:  # a 500: the same identifier again is safe (Stripe dedupes it)
-                continue
-            except RowRejected as refused:
-                if DUPLICATE_TEXT in refused.reason.lower():
-                    return "created" if attempt else "unchanged"
-                raise
-        raise RowRejected("Stripe answered 500 to every attempt; the event may or may not exist (its identifier "
-                          "makes a re-run safe)", "outcome_unknown")
-
-    def _with_customer_id(self, params: dict[str, Any]) -> dict[str, Any]:
-        key = self._o.customer_payload_key
-        named = params["payload"][key]
-        if self._resolver is None:
-            if not CUSTOMER.looks_like_id(named):
-                raise RowRejected(f"{named!r} is not a Stripe customer id (cus_...): set meter_event."
-                                  "customer_match_on to email or metadata.<key> to name customers otherwise",
-                                  "invalid_customer_id", self._o.customer_field)
-            return params
-        customer_id = self._resolver(named)
-        if customer_id is None:
-            raise RowRejected(f"no Stripe customer has {self._o.customer_match_on} {named!r}", "customer_not_found",
-                              self._o.customer_field)
-        return {**params, "payload": {**params["payload"], key: customer_id}}
-
-    def _cancel(self, row: Row, params: dict[str, Any]) -> Outcome:
-        if self._dry_run:
-            self._log("INFO", f"dry run: would cancel meter event {params['identifier']} (row {row.seq})",
-                      flush=False)
-            return "deleted"
-        request = {"event_name": params["event_name"], "type": "cancel",
-                   "cancel": {"identifier": params["identifier"]}}
-        options = {"idempotency_key": f"ds-{self._run_id}-{row.seq}-cancel", **self._options}
-        self._api.gateway.call("POST /v1/billing/meter_event_adjustments",
-                               lambda: self._adjustments.create(request, options), write=True)
-        return "deleted"

@@ -44,7 +44,7 @@ DoneCallback = Callable[[Row, Outcome, "RowRejected | None"], None]
 
 
 class Applier(Protocol):
-    """What one row does (RowApplier: objects with an identity; MeterEventApplier: usage events)."""
+    """What one row does (RowApplier: objects with an identity, the only one today)."""
 
     needs_finder: bool
 
