@@ -21,10 +21,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import stripe
 
 from integration_tests.stripe_server import StripeServer
@@ -75,22 +77,23 @@ def record_lines(rows: Iterator[dict[str, Any]], state_every: int = 500) -> Iter
     yield json.dumps({"type": "STATE", "id": n + 1, "state": {"type": "GLOBAL", "global": {"n": n}}}).encode()
 
 
-def run_connector(config: dict[str, Any], lines: Callable[[], Iterator[bytes]], workdir: Path,
+def run_connector(config: dict[str, Any], lines: Callable[[], Iterator[bytes]] | Path, workdir: Path,
                   sync_mode: str = "append_dedup") -> tuple[float, float, dict[str, Any], int]:
-    """Run `write`, feeding stdin from a thread; return wall seconds, peak RSS (MB), summary, exit code."""
+    """Run `write` on `lines` (fed from a thread) or on a file of them; return wall seconds, peak RSS (MB, the
+    connector and the processes it starts, sampled), summary, exit code."""
     config_path, catalog_path, out_path = workdir / "config.json", workdir / "catalog.json", workdir / "out.jsonl"
     config_path.write_text(json.dumps(config))
     catalog_path.write_text(json.dumps({"streams": [{
         "stream": {"name": "customers", "json_schema": {"type": "object"}, "supported_sync_modes": ["full_refresh"]},
         "sync_mode": "full_refresh", "destination_sync_mode": sync_mode, "primary_key": []}]}))
-    with out_path.open("wb") as out:
+    with out_path.open("wb") as out, (lines.open("rb") if isinstance(lines, Path) else nullcontext()) as given:
         started = time.monotonic()
         process = subprocess.Popen(
             [sys.executable, "-m", "destination_stripe", "write", "--config", str(config_path),
-             "--catalog", str(catalog_path)], stdin=subprocess.PIPE, stdout=out, stderr=subprocess.DEVNULL)
+             "--catalog", str(catalog_path)], stdin=given or subprocess.PIPE, stdout=out, stderr=subprocess.DEVNULL)
 
         def feed() -> None:
-            assert process.stdin is not None
+            assert process.stdin is not None and not isinstance(lines, Path)
             try:
                 for line in lines():
                     process.stdin.write(line + b"\n")
@@ -99,11 +102,15 @@ def run_connector(config: dict[str, Any], lines: Callable[[], Iterator[bytes]], 
                 pass
 
         feeder = threading.Thread(target=feed, daemon=True)
-        feeder.start()
+        if given is None:
+            feeder.start()
+        peak = RssSampler(process.pid)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.monotonic() - started
         process.returncode = os.waitstatus_to_exitcode(status)
-        feeder.join(timeout=5)
+        peak.stop()
+        if given is None:
+            feeder.join(timeout=5)
     summary: dict[str, Any] = {}
     with out_path.open("rb") as out:
         out.seek(max(0, out_path.stat().st_size - 20000))
@@ -113,7 +120,41 @@ def run_connector(config: dict[str, Any], lines: Callable[[], Iterator[bytes]], 
                 summary = json.loads(message.split("SUMMARY_JSON ", 1)[1])
     # CPU of the connector and the processes it waited for (stream senders): what "on one core" is measured by.
     summary["connector_cpu_s"] = usage.ru_utime + usage.ru_stime
-    return seconds, usage.ru_maxrss / 1024, summary, process.returncode
+    return seconds, peak.peak_mb, summary, process.returncode
+
+
+class RssSampler:
+    """The peak of the connector's RSS plus its child processes', sampled every 0.2 s. (wait4's ru_maxrss would
+    count the benchmark's own pages, shared with the child between fork and exec.)"""
+
+    def __init__(self, pid: int) -> None:
+        self._process = psutil.Process(pid)
+        self._done = threading.Event()
+        self.peak_mb = 0.0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._done.is_set():
+            try:
+                rss = self._process.memory_info().rss + sum(
+                    child.memory_info().rss for child in self._process.children(recursive=True))
+            except psutil.Error:
+                return
+            self.peak_mb = max(self.peak_mb, rss / 2**20)
+            self._done.wait(0.2)
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=2)
+
+
+def lines_file(path: Path, lines: Iterator[bytes]) -> Path:
+    """Input made before a run, so that making it does not compete with the connector for the 2 cores."""
+    with path.open("wb") as out:
+        for line in lines:
+            out.write(line + b"\n")
+    return path
 
 
 def duplicates(customers: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any]) -> int:
@@ -239,13 +280,14 @@ def meter_event_scenarios(server: StripeServer, tmp: Path, *, n_v1: int, n_custo
         result.note = f"{added} new events in Stripe; {n_customers} customers"
         result.duplicates = None
         results.append(result)
-    lines = list(record_lines(({"id": i, "customer": ids[i % n_customers], "value": 1, "timestamp": now - 60}
-                               for i in range(n_v2)), state_every=10_000))
+    lines = lines_file(tmp / "stream.jsonl", record_lines(({"id": i, "customer": ids[i % n_customers], "value": 1,
+                                                            "timestamp": now - 60} for i in range(n_v2)),
+                                                          state_every=10_000))
     before = server.control.stats()
     seconds, rss, summary, code = run_connector(
         {"api_key": LIVE_KEY, "api_base": server.url, "progress_interval_seconds": 10,
          "meter_event": {**config["meter_event"], "transport": "v2_stream", "identifier_field": "id"},
-         "object": "meter_event"}, lambda: iter(lines), tmp, sync_mode="append")
+         "object": "meter_event"}, lines, tmp, sync_mode="append")
     after = server.control.stats()
     calls = {ep: k - before["calls"].get(ep, 0) for ep, k in after["calls"].items() if k - before["calls"].get(ep, 0)}
     note = (f"bound = the goal, 20,000/s; {calls.get('POST /v2/billing/meter_event_stream', 0)} stream calls; "
@@ -259,11 +301,12 @@ def meter_dry_run_scenario(server: StripeServer, tmp: Path, n: int) -> Scenario:
     """Parse + map + check usage rows, nothing sent: the connector's own cost per event. Bound: the issue's goal,
     100,000 rows/s on one core; the note gives rows per CPU-second of the connector."""
     now = int(time.time())
-    lines = list(record_lines(({"id": i, "customer": f"cus_{i % 5000:014d}", "value": 1 + i % 7,
-                                "timestamp": now - 7200 + i % 5000} for i in range(n)), state_every=10_000))
+    rows = ({"id": i, "customer": f"cus_{i % 5000:014d}", "value": 1 + i % 7, "timestamp": now - 7200 + i % 5000}
+            for i in range(n))
+    lines = lines_file(tmp / "dry.jsonl", record_lines(rows, state_every=10_000))
     config = {"api_key": LIVE_KEY, "api_base": server.url, "dry_run": True, "object": "meter_event",
               "progress_interval_seconds": 30, "meter_event": {"event_name": "api_calls", "identifier_field": "id"}}
-    seconds, rss, summary, code = run_connector(config, lambda: iter(lines), tmp, sync_mode="append")
+    seconds, rss, summary, code = run_connector(config, lines, tmp, sync_mode="append")
     cpu = summary.get("connector_cpu_s", 0.0)
     note = f"{summary.get('created', 0)} events planned; {n / cpu:,.0f} rows per CPU-second" if cpu else ""
     return Scenario(f"dry run {n:,} meter events (parse + map + check)", n, seconds, 100_000.0, 0, 0, 0, 0, rss,
