@@ -107,7 +107,19 @@ def test_metadata_has_airbytes_required_fields() -> None:
     assert {"language:python", "cdk:python"} <= set(DATA["tags"])
     assert DATA["license"] == POETRY["license"]
     assert DATA["supportsDataActivation"] is True
-    assert DATA["allowedHosts"]["hosts"] == ["api.stripe.com"]
+
+
+
+def test_allowed_hosts_are_every_stripe_host_the_connector_calls() -> None:
+    """Airbyte Cloud lets a connector reach only these: a host missing here is a feature that fails there (the v2
+    meter event stream is served by its own host)."""
+    from urllib.parse import urlsplit
+
+    from destination_stripe.config import DEFAULT_API_BASE
+    from destination_stripe.stripe_client.meter_event_calls import STRIPE_METER_EVENTS_BASE
+
+    called = {urlsplit(DEFAULT_API_BASE).hostname, urlsplit(STRIPE_METER_EVENTS_BASE).hostname}
+    assert sorted(DATA["allowedHosts"]["hosts"]) == sorted(called)
 
 
 def stages() -> list[tuple[str, str]]:
