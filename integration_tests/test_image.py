@@ -12,6 +12,7 @@ networking, piping Airbyte messages on stdin exactly as the platform does.
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
 import tomllib
@@ -342,3 +343,40 @@ def test_the_write_input_is_what_the_platform_sends() -> None:
     states = [m["state"] for m in messages if m["type"] == "STATE"]
     assert sum(m["type"] == "RECORD" for m in messages) == ROWS
     assert [s["id"] for s in states] == list(range(1, ROWS // STATE_EVERY + 1))
+
+
+LIVE_KEY = "sk_live_imageTestKey0123456789Ab"
+USAGE_ROWS = 2_000
+
+
+@pytest.mark.docker
+def test_a_live_meter_event_stream_starts_its_sender_processes_inside_the_image(
+    docker_client: Any, built_image: BuiltImage, local_stripe: Any
+) -> None:
+    """A live `v2_stream` hands its batches to sender processes (`python -m ...stream_worker` under the image's own
+    interpreter): they must start, reach Stripe and report back in every build, or usage would fail only there."""
+    control = local_stripe.control
+    control.seed_meters([{"event_name": "api_calls"}], mode="live")
+    ids = control.seed_customers([{"email": f"usage{i}@example.com"} for i in range(5)], mode="live")
+    config = {"api_key": LIVE_KEY, "api_base": local_stripe.url, "object": "meter_event",
+              "meter_event": {"event_name": "api_calls", "identifier_field": "id", "transport": "v2_stream"}}
+    usage_catalog = catalog()
+    usage_catalog["streams"][0]["destination_sync_mode"] = "append"
+    records = [{"type": "RECORD", "record": {"stream": STREAM, "data": {"id": i, "customer": ids[i % 5], "value": 1},
+                                             "emitted_at": 0}} for i in range(USAGE_ROWS)]
+    state = {"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": STREAM},
+                                                                     "stream_state": {"row": USAGE_ROWS}}, "id": 1}}
+    stdin = "".join(json.dumps(m) + "\n" for m in [*records, state]).encode()
+    files = {"config.json": json.dumps(config), "catalog.json": json.dumps(usage_catalog)}
+    args = ["write", "--config", f"{SECRETS_DIR}/config.json", "--catalog", f"{SECRETS_DIR}/catalog.json"]
+    run = run_container(docker_client, built_image.tag, args, files=files, stdin=stdin)
+    assert run.exit_code == 0, run.describe()
+    assert not errors_of(run), errors_of(run)
+    assert [m["state"]["id"] for m in run.of_type("STATE")] == [1]
+    line = next(m["log"]["message"] for m in run.of_type("LOG") if "SUMMARY_JSON " in m["log"]["message"])
+    summary = json.loads(line.split("SUMMARY_JSON ", 1)[1])
+    assert summary["calls_by_endpoint"]["POST /v2/billing/meter_event_stream"] == USAGE_ROWS // 100
+    senders = 2 if (os.cpu_count() or 1) >= 2 else 1  # one core: the main process sends (the container sees ours)
+    assert summary["meter_events"]["session_renewals"] == senders, "one session per sender process"
+    assert control.meter_event_counts(mode="live")["accepted"] == USAGE_ROWS
+    assert_key_not_leaked(run, LIVE_KEY)
