@@ -139,6 +139,13 @@ class StripeConfig(BaseModel):
         examples=[{"event_name": "api_calls", "customer_field": "account_email", "customer_match_on": "email"}],
         order=24, title="Meter events",
     )
+    meter_event_transport: Literal["v1", "v2_stream"] = _opt(
+        "v1",
+        "How meter events are sent. v1: one call per event, checked by Stripe as it is sent (refusals are rejected "
+        "rows). v2_stream: batches of 100 on Stripe's high-throughput stream, checked by Stripe later (its meter "
+        "error reports, not rejected rows). The default of every meter_event block that names no transport.",
+        examples=["v2_stream"], order=26, title="Meter event transport",
+    )
     stripe_account: str | None = _opt(
         None,
         "Stripe Connect: write into this connected account (acct_...) instead of the platform's own account. Every "
@@ -253,6 +260,26 @@ class StripeConfig(BaseModel):
         if object_named(value) is None:
             raise ValueError(f"{value!r} is not an object this destination writes: " + ", ".join(OBJECTS))
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _meter_event_transport(cls, raw: Any) -> Any:
+        """`meter_event_transport` fills in the transport of every meter_event block (top level, per stream) that
+        names none; a top-level block that names another is a contradiction, not a silent choice."""
+        if not isinstance(raw, dict) or raw.get("meter_event_transport") not in ("v1", "v2_stream"):
+            return raw  # absent, or wrong: then the field's own check names it
+        transport = raw["meter_event_transport"]
+        top = raw.get("meter_event")
+        if isinstance(top, dict) and top.get("transport") not in (None, transport):
+            raise ValueError(f"meter_event.transport is {top['transport']!r} but meter_event_transport is "
+                             f"{transport!r}: set only one")
+        raw = {**raw, "meter_event": {**top, "transport": transport} if isinstance(top, dict) else
+               top if top is not None else {"transport": transport}}
+        if isinstance(raw.get("streams"), list):
+            raw["streams"] = [{**s, "meter_event": {"transport": transport, **s["meter_event"]}}
+                              if isinstance(s, dict) and isinstance(s.get("meter_event"), dict) else s
+                              for s in raw["streams"]]
+        return raw
 
     @model_validator(mode="after")
     def _identities_and_mappings(self) -> StripeConfig:

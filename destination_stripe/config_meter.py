@@ -32,6 +32,7 @@ class MeterEventOptions(BaseModel):
     transport: Literal["v1", "v2_stream"] = Field(
         "v1", description="v1: one call per event, checked by Stripe as it is sent (rejections per row). v2_stream: "
                           "batches of 100 on Stripe's high-throughput stream, checked by Stripe later (its error "
-                          "reports, not rejections here); cancellations always go through v1.")
+                          "reports, not rejections here); cancellations always go through v1. Default: "
+                          "meter_event_transport.")
     customer_payload_key: str = Field("stripe_customer_id", description="The meter's customer key in the payload.")
     value_payload_key: str = Field("value", description="The meter's value key in the payload.")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from destination_stripe.config import load_config
 from destination_stripe.config_meter import MeterEventOptions
 from destination_stripe.core.meter_events import EventMapper
@@ -152,10 +154,12 @@ def test_a_500_answered_event_is_sent_again_under_its_identifier_and_billed_once
 # --- the v2 stream ----------------------------------------------------------------------------------------------
 
 
-def test_the_v2_stream_sends_batches_of_100_and_a_rerun_adds_no_event(connector, config, server):
+@pytest.mark.parametrize("where", ["meter_event.transport", "meter_event_transport"])
+def test_the_v2_stream_sends_batches_of_100_and_a_rerun_adds_no_event(connector, config, server, where):
     ids = _setup(server)
     rows = [{"id": i, "customer": ids[i % 2], "value": 1} for i in range(250)]
-    cfg = _config(config, transport="v2_stream")
+    cfg = _config(config, transport="v2_stream") if where == "meter_event.transport" else \
+        {**_config(config), "meter_event_transport": "v2_stream"}
     first = connector.run("write", config=cfg, catalog=_catalog(), messages=_usage(rows, every=100))
     assert first.returncode == 0, first.stdout[-3000:]
     calls = first.summary["calls_by_endpoint"]

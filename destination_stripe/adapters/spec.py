@@ -22,7 +22,7 @@ GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
     ("account", "Stripe account", ("api_key", "api_base", "stripe_account", "account_field")),
     ("objects", "What each stream writes", (
         "object", "match_on", "default_operation", "field_mapping", "unmapped_fields", "null_handling", "streams",
-        "meter_event", "dry_run",
+        "meter_event", "meter_event_transport", "dry_run",
     )),
     ("rejects", "Rejected records", ("rejected_records_path", "object_storage_config")),
     ("advanced", "Advanced: throughput, retries and lookups", (
