@@ -9,7 +9,16 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from destination_stripe.config_meter import MeterEventOptions
 from destination_stripe.config_s3 import NoObjectStorage, ObjectStorage
@@ -20,6 +29,7 @@ from destination_stripe.config_streams import (
     effective_stream,
     stream_problems,
 )
+from destination_stripe.config_unknown import unknown_options
 from destination_stripe.config_urls import safe_url
 from destination_stripe.errors import ConfigurationError
 from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, object_named
@@ -67,6 +77,7 @@ class StripeConfig(BaseModel):
     """Destination Stripe: keep Stripe customers, the catalog and promotions in step with a warehouse."""
 
     model_config = ConfigDict(extra="ignore", title="Destination Stripe", frozen=True)
+    _unknown_options: list[str] = PrivateAttr(default_factory=list)  # set by load_config
 
     api_key: SecretStr = _secret(
         "A Stripe secret key (sk_test_/sk_live_) or a restricted key (rk_test_/rk_live_) with write access to the "
@@ -313,6 +324,14 @@ class StripeConfig(BaseModel):
         return self.api_key.get_secret_value()
 
     @property
+    def unknown_options_warning(self) -> str | None:
+        """What to tell the user about options this connector does not have (None: there are none)."""
+        if not self._unknown_options:
+            return None
+        return (f"Ignoring option(s) this connector does not have: {', '.join(self._unknown_options)}. Check the "
+                "spelling: an ignored option changes nothing.")
+
+    @property
     def mode(self) -> Literal["live", "test"]:
         return "live" if "_live_" in self.key else "test"
 
@@ -341,9 +360,11 @@ def load_config(raw: Any) -> StripeConfig:
     if not isinstance(raw, dict):
         raise ConfigurationError("The config must be a JSON object.")
     try:
-        return StripeConfig.model_validate(raw)
+        config = StripeConfig.model_validate(raw)
     except ValidationError as error:
         raise ConfigurationError("Invalid configuration: " + describe_validation_error(error)) from None
+    config._unknown_options = unknown_options(raw, StripeConfig.model_fields, MeterEventOptions.model_fields)
+    return config
 
 
 def describe_validation_error(error: ValidationError) -> str:

@@ -129,3 +129,17 @@ def test_the_safe_neighbours_of_the_refused_configs_are_accepted(connector, conf
     result = connector.run("check", config=cfg)
     [status] = [m["connectionStatus"] for m in result.of_type("CONNECTION_STATUS")]
     assert status["status"] == "SUCCEEDED", status["message"]
+
+
+def test_a_misspelt_option_is_warned_about_in_check_and_write_naming_the_option_meant(connector, config, server):
+    cfg = {**config, "dryrun": True}
+    check = connector.run("check", config=cfg)
+    assert check.returncode == 0
+    write = connector.run("write", config=cfg, catalog=catalog(), messages=[record({"email": "typo@example.com"}),
+                                                                           state(1)])
+    assert write.returncode == 0
+    for result in (check, write):
+        warnings = [m["log"]["message"] for m in result.messages if m.get("type") == "LOG"
+                    and m["log"]["level"] == "WARN"]
+        assert any("'dryrun' (did you mean 'dry_run'?)" in w for w in warnings), result.stdout[-2000:]
+    assert len(server.customers(mode="test")) == 1  # ignored means ignored: this was no dry run

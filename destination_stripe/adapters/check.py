@@ -21,6 +21,8 @@ def run_check(raw_config: Any, emitter: Emitter) -> dict[str, Any]:
     one status and exits 0 whatever happens (the protocol's way of reporting a failed check)."""
     try:
         config = load_config(raw_config)
+        if config.unknown_options_warning:
+            emitter.log("WARN", config.unknown_options_warning)
         emitter.log("INFO", f"Checking a {config.mode}-mode {config.key_kind} key against {config.base_url}.")
         gateway = build_gateway(config, emitter, max_retries=CHECK_RETRIES, timeout_s=CHECK_TIMEOUT_S)
         obj = object_named(config.object) or CUSTOMER

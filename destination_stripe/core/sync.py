@@ -194,6 +194,8 @@ class Sync:
         self.emitter.log("INFO", f"Stripe {self.config.mode} mode ({self.config.key_kind} key), {mode}; "
                                  f"matching {self.config.object}s on {self.config.match_on}"
                                  + (" (and per stream as configured)." if self.config.streams else "."))
+        if self.config.unknown_options_warning:
+            self.emitter.log("WARN", self.config.unknown_options_warning)
         self._progress.start()
         return self
 
