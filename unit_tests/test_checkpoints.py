@@ -81,8 +81,10 @@ def test_a_record_counts_in_its_stream_span_and_in_the_global_span_open_when_it_
                      (3, {"recordCount": 1.0, "rejectedRecordCount": 0.0})]
 
 
-def _script(tracker: StateTracker, finish) -> None:
-    """Records of two streams and orphans between STREAM and GLOBAL states, finished by `finish` out of order."""
+def test_records_finished_out_of_order_release_each_state_once_everything_before_it_is_done():
+    """Records of two streams and orphans between STREAM and GLOBAL states, finished in three waves."""
+    out: list[dict] = []
+    tracker = StateTracker(out.append)
     streams = [_key("a"), _key("b"), None, _key("a"), _key("b"), _key("a"), None, _key("b")]
     for seq, stream in enumerate(streams):
         tracker.record_started(seq, stream)
@@ -91,45 +93,15 @@ def _script(tracker: StateTracker, finish) -> None:
         if seq == 5:
             tracker.state_received(_state(2), records_before=6)
     tracker.state_received(_state(3, "b"), records_before=len(streams))
-    finish(tracker, [[5, 1, 6], [0, 2], [7, 3, 4]], [True, False, True])
-
-
-def test_records_done_for_a_batch_echoes_what_one_record_done_per_record_does():
-    one_by_one: list[dict] = []
-    batched: list[dict] = []
-    released_after: list[list[int]] = [[], []]
-
-    def per_record(tracker, batches, outcomes):
-        for batch, accepted in zip(batches, outcomes, strict=True):
-            for seq in batch:
-                tracker.record_done(seq, accepted=accepted)
-            released_after[0].append(len(one_by_one))
-
-    def per_batch(tracker, batches, outcomes):
-        for batch, accepted in zip(batches, outcomes, strict=True):
-            tracker.records_done(batch, accepted=accepted)
-            released_after[1].append(len(batched))
-
-    _script(StateTracker(one_by_one.append), per_record)
-    _script(StateTracker(batched.append), per_batch)
-    assert batched == one_by_one
-    assert [m["id"] for m in batched] == [1, 2, 3]
-    assert released_after[0] == released_after[1] == [0, 1, 3]  # a batch releases what its records let out
-    assert [m["state"]["destinationStats"] for m in batched] == [
+    released_after = []
+    for wave, accepted in zip([[5, 1, 6], [0, 2], [7, 3, 4]], [True, False, True], strict=True):
+        for seq in wave:
+            tracker.record_done(seq, accepted=accepted)
+        released_after.append(len(out))
+    assert [m["id"] for m in out] == [1, 2, 3]
+    assert released_after == [0, 1, 3]  # a STATE leaves as soon as every record before it is done
+    assert [m["state"]["destinationStats"] for m in out] == [
         {"recordCount": 0.0, "rejectedRecordCount": 2.0},  # a's record 0 and orphan 2, both rejected
         {"recordCount": 4.0, "rejectedRecordCount": 2.0},  # GLOBAL: records 0 to 5
         {"recordCount": 2.0, "rejectedRecordCount": 0.0},  # b since the GLOBAL (7) and orphan 6
     ]
-
-
-def test_records_done_with_no_records_or_none_at_the_lowest_releases_nothing():
-    out: list[dict] = []
-    tracker = StateTracker(out.append)
-    tracker.record_started(0, _key("s"))
-    tracker.record_started(1, _key("s"))
-    tracker.state_received(_state(1), records_before=2)
-    tracker.records_done([], accepted=True)
-    tracker.records_done([1], accepted=True)
-    assert out == [] and tracker.unreleased == 1
-    tracker.records_done(iter([0]), accepted=False)
-    assert [m["state"]["destinationStats"] for m in out] == [{"recordCount": 1.0, "rejectedRecordCount": 1.0}]

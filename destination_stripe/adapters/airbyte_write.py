@@ -38,6 +38,14 @@ class _Route:
         self.writer: Writer | None = None  # the default account's, once created (no account_field)
 
 
+def _cache_key(stream: Any, namespace: Any) -> tuple[str, str | None] | None:
+    """The key a record's route is kept under, when its names are text (1 and True are one dict key, not one name;
+    a list is no key at all): other records find their stream the long way."""
+    if type(stream) is str and (namespace is None or type(namespace) is str):
+        return stream, namespace
+    return None
+
+
 class AirbyteWrite:
     def __init__(self, config: StripeConfig, catalog: Mapping[str, Any], emitter: Emitter) -> None:
         self._plans = plan_streams(config, catalog)
@@ -88,8 +96,8 @@ class AirbyteWrite:
 
     def _record(self, record: Mapping[str, Any]) -> None:
         stream, namespace = record.get("stream"), record.get("namespace")
-        route = self._routes.get((stream, namespace)) if type(stream) is str and (
-            namespace is None or type(namespace) is str) else None
+        cached = _cache_key(stream, namespace)
+        route = self._routes.get(cached) if cached is not None else None
         data = record.get("data")
         if route is None:
             route = self._route(stream, namespace)
@@ -114,23 +122,22 @@ class AirbyteWrite:
         except RowRejected as rejection:
             self._reject_now(route.key, route.name, data, rejection)
             return
-        seq = self._seq
-        self._seq = seq + 1
-        self._tracker.record_started(seq, route.key)
+        seq = self._next_seq(route.key)
         waits = self._sync.waits_for(route.plan.obj, mapped.create_params, account) if route.references else ()
         writer.add(Row(seq, route.operation, mapped, data, route.name, waits))
 
     def _route(self, stream: Any, namespace: Any) -> _Route | None:
         """The configured stream records of (stream, namespace) belong to (None: not in the catalog), kept for the
-        next records when both are text (other values are never cached: 1 and True are one dict key, not one name)."""
+        next records under `_cache_key`."""
         name = str(stream or "")
         key = stream_key({"name": name, "namespace": namespace})
         plan = self._plans.get(key)
         if plan is None:
             return None
         route = _Route(key, name, plan)
-        if type(stream) is str and (namespace is None or type(namespace) is str):
-            self._routes[(stream, namespace)] = route
+        cached = _cache_key(stream, namespace)
+        if cached is not None:
+            self._routes[cached] = route
         return route
 
     def _default_writer(self, route: _Route) -> Writer:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,18 +64,6 @@ class StateTracker:
         with self._lock:
             if self._finish(seq, accepted) and self._pending:
                 self._release()
-
-    def records_done(self, seqs: Iterable[int], *, accepted: bool) -> None:
-        """`record_done` for many records with one outcome (a batch Stripe took) under one lock hold; STATEs they
-        release are echoed once all of them are counted, in the same order and with the same counts."""
-        with self._lock:
-            moved = False
-            try:
-                for seq in seqs:
-                    moved = self._finish(seq, accepted) or moved
-            finally:  # a seq never started (a bug) still lets the STATEs of the ones before it out
-                if moved and self._pending:
-                    self._release()
 
     def _finish(self, seq: int, accepted: bool) -> bool:
         """Count one record (lock held); True when the lowest unfinished record moved up, so a STATE may be due."""

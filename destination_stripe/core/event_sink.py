@@ -64,7 +64,8 @@ class EventSink:
         self._stop = stop
         self._window = window
         self._added = 0  # written by the main thread only
-        self._finished = 0  # written by the lane's thread only (or the main thread in an immediate dry run)
+        self._finished = 0  # rows with an outcome; written by the lane's thread only (or the main thread in an
+        # immediate dry run)
         self._room = threading.Event()
         self._settled = threading.Event()
         self.counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
@@ -102,7 +103,7 @@ class EventSink:
 
     @property
     def rows_done(self) -> int:
-        return sum(self.counts.values())
+        return self._finished
 
     def pending(self, key: str) -> bool:
         return False

@@ -28,13 +28,15 @@ from destination_stripe.errors import RowRejected
 PAST_LIMIT_S = 35 * 24 * 3600  # Stripe: within the past 35 calendar days
 FUTURE_LIMIT_S = 5 * 60  # Stripe: up to 5 minutes in the future
 MAX_TEXT = 100  # identifier, event name and payload values: longer ones are refused here (Stripe's limit unverified)
-DUPLICATE_TEXT = "an event already exists with identifier"
 _BLAKE2B_16 = hashlib.blake2b(digest_size=16)  # copied per identifier, never updated itself
-Resolver = Callable[[str], "str | None"]
-Log = Callable[..., None]
 
 
 def _text(value: Any) -> str | None:
+    t = type(value)
+    if t is str:  # the common shapes first: this runs for every usage row
+        return value.strip() or None
+    if t is int:
+        return str(value)
     if value is None:
         return None
     if isinstance(value, bool):
@@ -47,6 +49,8 @@ def _text(value: Any) -> str | None:
 
 def _whole_number(value: Any) -> str | None:
     """The value as Stripe's payload wants it (decimal digits), or None when it is not a whole number."""
+    if type(value) is int:  # the common shape first: this runs for every usage row
+        return str(value)
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -101,14 +105,13 @@ def _read(record: Mapping[str, Any], path: Sequence[str]) -> Any:
 class EventMapper:
     """One stream's rows -> meter event params, compiled once per stream.
 
-    The options are bound to attributes here, and the common shapes (a str or int customer and value, an int
-    timestamp, a one-field key) take a short path; anything else goes through the general helpers, so a row maps
-    to exactly what it did before the short paths (unit_tests/test_meter_mapping_speed_paths.py pins it).
+    The options are bound to attributes here; the helpers try the common shapes (a str or int customer, value and
+    identifier) first, and an int timestamp and a one-field key take a short path, so a row maps to exactly what it
+    did before the short paths (unit_tests/test_meter_mapping_speed_paths.py pins it).
     """
 
     def __init__(self, options: MeterEventOptions, *, stream: str, primary_key: Sequence[Sequence[str]],
                  cancels: bool = False, clock: Callable[[], float] = time.time) -> None:
-        self._o = options
         self._cancels = cancels  # soft_delete rows: only the event name and identifier matter
         self._stream = stream
         self._key_paths = [tuple(str(p) for p in path) for path in primary_key if path]
@@ -138,18 +141,12 @@ class EventMapper:
             identifier = self._identifier(record)
             params = {"event_name": event_name, "identifier": identifier}
             return MappedRow(identifier, identifier, params, params)
-        customer = record.get(self._customer_field)
-        if type(customer) is str:  # _text's result for the common types, without the call
-            customer = customer.strip() or None
-        elif type(customer) is int:
-            customer = str(customer)
-        else:
-            customer = _text(customer)
+        customer = _text(record.get(self._customer_field))
         if not customer:
             raise RowRejected(f"no customer: the row has no value for {self._customer_field!r}", "missing_customer",
                               self._customer_field)
         raw_value = record.get(self._value_field)
-        value = str(raw_value) if type(raw_value) is int else _whole_number(raw_value)
+        value = _whole_number(raw_value)
         if value is None:
             raise RowRejected(f"{self._value_field} must be a whole number, not {str(raw_value)[:40]!r}",
                               "invalid_value", self._value_field)
@@ -179,13 +176,7 @@ class EventMapper:
     def _identifier(self, record: Mapping[str, Any]) -> str:
         if self._identifier_field:
             top = self._identifier_top
-            given = record.get(top) if top is not None else _read(record, self._identifier_path)
-            if type(given) is str:
-                given = given.strip() or None
-            elif type(given) is int:
-                given = str(given)
-            else:
-                given = _text(given)
+            given = _text(record.get(top) if top is not None else _read(record, self._identifier_path))
             if not given:
                 raise RowRejected(f"no identifier: the row has no value for {self._identifier_field!r}",
                                   "missing_identifier", self._identifier_field)

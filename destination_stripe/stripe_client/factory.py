@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 
 from destination_stripe.config import StripeConfig
 from destination_stripe.objects import OBJECTS
@@ -48,23 +49,29 @@ def build_limiter(config: StripeConfig) -> RateLimiter:
     )
 
 
+def counting_retries(stats: CallStats, log: Callable[..., None], max_logs: int) -> Callable[[Retryable, float], None]:
+    """A retry policy's `on_retry`: every retry counted in `stats`, the first `max_logs` of them logged."""
+
+    def on_retry(failure: Retryable, wait: float) -> None:
+        with stats.lock:
+            stats.retries += 1
+            retries = stats.retries
+        if retries <= max_logs:
+            log("INFO", f"Retrying in {wait:.2f}s after {failure.description}")
+
+    return on_retry
+
+
 def build_gateway(config: StripeConfig, emitter: Emitter, *, stats: CallStats | None = None,
                   max_retries: int | None = None, timeout_s: float | None = None,
                   cancel: threading.Event | None = None) -> StripeGateway:
     stats = stats or CallStats()
     limiter = build_limiter(config)
 
-    def on_retry(failure: Retryable, wait: float) -> None:
-        with stats.lock:
-            stats.retries += 1
-            retries = stats.retries
-        if retries <= MAX_RETRY_LOGS:
-            emitter.log("INFO", f"Retrying in {wait:.2f}s after {failure.description}")
-
     policy = RetryPolicy(
         max_retries=config.max_retries if max_retries is None else max_retries,
         max_seconds=config.retry_max_seconds,
-        on_retry=on_retry,
+        on_retry=counting_retries(stats, emitter.log, MAX_RETRY_LOGS),
         sleep=interruptible_sleep(cancel) if cancel is not None else time.sleep,
         async_sleep=interruptible_async_sleep(cancel) if cancel is not None else asyncio.sleep,
     )

@@ -23,10 +23,11 @@ import orjson
 from destination_stripe.errors import ConfigurationError, ConnectorError, FatalError, TransientError
 from destination_stripe.output import Emitter
 from destination_stripe.stripe_client.async_lane import AsyncLane
+from destination_stripe.stripe_client.factory import counting_retries
 from destination_stripe.stripe_client.gateway import CallStats, StripeGateway
 from destination_stripe.stripe_client.meter_event_calls import STREAM, MeterEventCalls
 from destination_stripe.stripe_client.ratelimit import RateLimiter
-from destination_stripe.stripe_client.retry import Retryable, RetryPolicy, interruptible_async_sleep
+from destination_stripe.stripe_client.retry import RetryPolicy, interruptible_async_sleep
 
 MAX_RETRY_LOGS = 20
 ERROR_KINDS: dict[str, type[ConnectorError]] = {
@@ -55,22 +56,12 @@ class _Worker:
         self._out = out
         self._cancel = threading.Event()
         self.stats = CallStats()
-        retries_logged = 0
-
-        def on_retry(failure: Retryable, wait: float) -> None:
-            nonlocal retries_logged
-            with self.stats.lock:
-                self.stats.retries += 1
-                retries_logged += 1
-                logged = retries_logged
-            if logged <= MAX_RETRY_LOGS:
-                out.log("INFO", f"Retrying in {wait:.2f}s after {failure.description}")
-
         limiter = RateLimiter(global_rate=settings["session_rate"], endpoint_rate=settings["session_rate"],
                               max_concurrency=settings["in_flight"], endpoint_rates={STREAM: settings["stream_rate"]},
                               separate=frozenset({STREAM}))
         policy = RetryPolicy(max_retries=settings["max_retries"], max_seconds=settings["retry_max_seconds"],
-                             on_retry=on_retry, async_sleep=interruptible_async_sleep(self._cancel))
+                             on_retry=counting_retries(self.stats, out.log, MAX_RETRY_LOGS),
+                             async_sleep=interruptible_async_sleep(self._cancel))
         gateway = StripeGateway(api_key=settings["api_key"], api_base=settings["api_base"], limiter=limiter,
                                 policy=policy, timeout_s=settings["timeout_s"], stats=self.stats)
         self.lane = AsyncLane(api_key=settings["api_key"], api_base=settings["api_base"],
