@@ -43,6 +43,9 @@ class _Sender:
 
     def post(self, batch_id: int, events: list[dict[str, Any]]) -> concurrent.futures.Future[None]:
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        # Running from now on: a sync ending on a failure cancels the coroutine awaiting it, and a pending future
+        # would be cancelled with it, so the sender's later answer could not be set (an error in the reader thread).
+        future.set_running_or_notify_cancel()
         with self._lock:
             self._waiting[batch_id] = future
         try:
