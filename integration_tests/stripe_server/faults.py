@@ -1,12 +1,14 @@
 """Injected faults: the failures a connector must survive, on demand and reproducibly.
 
-A rule is ``{"kind", "endpoint"?, "account"?, "probability"?, "count"?, "reason"?, "applied"?, "duration_s"?}``.
-It matches requests to ``endpoint`` (default: every API endpoint, the event endpoints included) made for
+A rule is ``{"kind", "endpoint"?, "methods"?, "account"?, "probability"?, "count"?, "skip"?, "reason"?, "applied"?,
+"duration_s"?}``. It matches requests to ``endpoint`` (default: every API endpoint, the event endpoints included),
+whose HTTP method is one of ``methods`` (default: any; ``["POST", "DELETE"]`` is every write), made for
 ``account`` (default: any; a connected account's id, or the platform's own id ``acct_1LocalStripeServer`` for
 requests without a Connect header; requests refused before their account is known match only rules without one);
 with ``count`` it fires on the first N matching requests, with ``probability`` on each with that chance (both: at
-most N times), with neither on every one; ``duration_s`` limits it to that long after it was configured. Rules are
-tried in order; the first that fires wins.
+most N times), with neither on every one; ``skip`` lets that many matching requests pass first (so a fault lands on
+the k-th write of a sync: ``{"methods": ["POST", "DELETE"], "skip": k - 1, "count": 1}``); ``duration_s`` limits it
+to that long after it was configured. Rules are tried in order; the first that fires wins.
 
 Faults come in two phases, because they model different layers of Stripe:
 
@@ -82,7 +84,9 @@ ENDPOINTS = (
     + PROMOTION_CODE_ENDPOINTS
     + METER_EVENT_ENDPOINTS
 )
-_KEYS = frozenset({"kind", "endpoint", "account", "probability", "count", "reason", "applied", "duration_s"})
+_KEYS = frozenset({"kind", "endpoint", "methods", "account", "probability", "count", "skip", "reason", "applied",
+                   "duration_s"})
+METHODS = frozenset({"GET", "POST", "DELETE"})
 
 
 @dataclass
@@ -96,6 +100,8 @@ class FaultRule:
     applied: bool = False
     duration_s: float | None = None
     configured_at: float = 0.0
+    methods: frozenset[str] | None = None
+    skip: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The rule as configured; ``count`` shows how many firings remain."""
@@ -108,6 +114,8 @@ class FaultRule:
             "reason": self.reason,
             "applied": self.applied,
             "duration_s": self.duration_s,
+            "methods": sorted(self.methods) if self.methods is not None else None,
+            "skip": self.skip,
         }
 
 
@@ -145,6 +153,12 @@ def parse_rule(rule: Mapping[str, Any], now: float) -> FaultRule:
     count = _number(rule, "count")
     if count is not None and count != int(count):
         raise ValueError("fault count must be an integer")
+    skip = _number(rule, "skip") or 0
+    if skip != int(skip):
+        raise ValueError("fault skip must be an integer")
+    methods = rule.get("methods")
+    if methods is not None and (not isinstance(methods, list) or not methods or not set(methods) <= METHODS):
+        raise ValueError(f"fault methods must be a non-empty list of {sorted(METHODS)}, got {methods!r}")
     return FaultRule(
         kind=kind,
         endpoint=endpoint,
@@ -155,6 +169,8 @@ def parse_rule(rule: Mapping[str, Any], now: float) -> FaultRule:
         applied=bool(rule.get("applied", False)),
         duration_s=_number(rule, "duration_s"),
         configured_at=now,
+        methods=frozenset(methods) if methods is not None else None,
+        skip=int(skip),
     )
 
 
@@ -191,11 +207,16 @@ class FaultInjector:
             for rule in self._rules:
                 if rule.kind not in kinds or rule.endpoint not in (None, endpoint):
                     continue
+                if rule.methods is not None and endpoint.partition(" ")[0] not in rule.methods:
+                    continue
                 if rule.account not in (None, account):
                     continue
                 if rule.duration_s is not None and now - rule.configured_at > rule.duration_s:
                     continue
                 if rule.count is not None and rule.count <= 0:
+                    continue
+                if rule.skip > 0:  # a matching request let through before the rule starts firing
+                    rule.skip -= 1
                     continue
                 if rule.probability is not None and not self._rng.chance(rule.probability):
                     continue

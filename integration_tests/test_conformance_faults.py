@@ -1,0 +1,70 @@
+"""Conformance matrix, faults: a fault at the first, a middle or the last write of a sync that touches every cell
+(a 500 applied or not, a lost answer, a 429, a reset, a 503, a lock timeout; one to three of them) leaves exactly
+the rows' values in Stripe, each object once, rejects nothing, and the next sync of the same keys writes nothing.
+
+The position is a fraction of the writes the same plan makes without faults (a calibration run on an emptied
+server), so "the last write" is the last one whatever the plan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from integration_tests.conformance.cells import all_cells
+from integration_tests.conformance.oracle import problems
+from integration_tests.conformance.plans import plans
+from integration_tests.conformance.runs import MATRIX, describe, fresh_server, write
+from integration_tests.conformance.scenario import Scenario
+
+CELLS = all_cells()
+WRITES = ["POST", "DELETE"]
+FAULT_KINDS: dict[str, dict[str, Any]] = {
+    "500 applied": {"kind": "error_500", "applied": True},
+    "500 not applied": {"kind": "error_500", "applied": False},
+    "lost answer": {"kind": "lost_response"},
+    "429": {"kind": "rate_limit", "reason": "endpoint-rate"},
+    "429 lock timeout": {"kind": "lock_timeout"},
+    "reset": {"kind": "connection_reset"},
+    "503": {"kind": "error_503"},
+}
+faults = st.lists(st.tuples(st.sampled_from(sorted(FAULT_KINDS)), st.sampled_from([0.0, 0.5, 1.0]) | st.floats(0, 1)),
+                  min_size=1, max_size=3)
+
+
+def _rules(schedule: list[tuple[str, float]], writes: int) -> list[dict[str, Any]]:
+    """Each fault on the write at its fraction of the sync's writes (distinct positions, in order: a rule's skip
+    counts the writes it lets through, and an earlier rule firing takes one write from the later ones' count)."""
+    positions = sorted({round(fraction * (writes - 1)) for _, fraction in schedule})
+    kinds = [kind for kind, _ in schedule][:len(positions)]
+    rules = []
+    for index, (position, kind) in enumerate(zip(positions, kinds, strict=True)):
+        rules.append({**FAULT_KINDS[kind], "methods": WRITES, "count": 1, "skip": position - index})
+    return rules
+
+
+@MATRIX
+@given(plan=plans(CELLS), schedule=faults)
+def test_a_fault_at_any_write_of_a_sync_leaves_exactly_the_rows_values_once(plan, schedule, connector, server,
+                                                                            api_base):
+    fresh_server(server)
+    calibration = Scenario(plan)
+    calibration.seed(server)
+    clean = write(connector, calibration, api_base)
+    assert clean.returncode == 0, describe(clean)
+    writes = clean.summary["writes"]
+
+    fresh_server(server)
+    scenario = Scenario(plan)
+    scenario.seed(server)
+    server.configure(faults=_rules(schedule, writes))
+    faulted = write(connector, scenario, api_base)
+    assert faulted.returncode == 0 and faulted.summary["rejected"] == 0, (schedule, writes, describe(faulted))
+    assert all(rule["count"] == 0 for rule in server.settings()["faults"]), ("a fault never fired", schedule, writes)
+    assert problems(scenario, server) == [], (schedule, writes)
+
+    server.configure(faults=[])
+    again = write(connector, scenario.rerun(), api_base)
+    assert (again.summary["writes"], again.summary["rejected"]) == (0, 0), (schedule, describe(again))
