@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import given
 
-from integration_tests.conformance.events import event_cells, event_plans, EventScenario
+from integration_tests.conformance.events import EventScenario, event_cells, event_plans
 from integration_tests.conformance.runs import MATRIX, base_config, describe, fresh_server
 from integration_tests.connector import LIVE_KEY, Connector, Result
 from integration_tests.test_conformance_faults import _rules, faults

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from integration_tests.conformance.cells import all_cells
@@ -68,3 +68,35 @@ def test_a_fault_at_any_write_of_a_sync_leaves_exactly_the_rows_values_once(plan
     server.configure(faults=[])
     again = write(connector, scenario.rerun(), api_base)
     assert (again.summary["writes"], again.summary["rejected"]) == (0, 0), (schedule, describe(again))
+
+
+@MATRIX
+@given(plan=plans([cell for cell in CELLS if cell.reruns_to_nothing]), fraction=st.floats(0, 1),
+       kind=st.sampled_from(["500 not applied", "500 applied", "503", "reset"]), reads_too=st.booleans())
+def test_an_outage_from_any_write_on_fails_the_sync_and_the_input_again_converges(
+        plan, fraction, kind, reads_too, connector, server, api_base):
+    """Stripe fails every write from the k-th on (or every call from the k-th on, reads too: a reconcile's reads
+    after a 500 then fail as well), past a small retry budget: the sync fails `transient_error`, and the same input
+    once Stripe is back leaves exactly the rows' values, each object once, nothing half replaced."""
+    fresh_server(server)
+    calibration = Scenario(plan)
+    calibration.seed(server)
+    summary = write(connector, calibration, api_base).summary
+    calls = summary["api_calls"] if reads_too else summary["writes"]
+    assume(summary["writes"] > 0)
+
+    fresh_server(server)
+    scenario = Scenario(plan)
+    scenario.seed(server)
+    position = round(fraction * (calls - 1))
+    server.configure(faults=[{**FAULT_KINDS[kind], "skip": position, **({} if reads_too else {"methods": WRITES})}])
+    failed = write(connector, scenario, api_base, max_retries=1, retry_max_seconds=2)
+    assert failed.returncode == 1 and (failed.error or {}).get("failure_type") == "transient_error", \
+        (kind, position, calls, describe(failed))
+
+    server.configure(faults=[])
+    resumed = write(connector, scenario, api_base)
+    assert resumed.returncode == 0 and resumed.summary["rejected"] == 0, (kind, position, describe(resumed))
+    assert problems(scenario, server) == [], (kind, position, calls)
+    again = write(connector, scenario.rerun(), api_base)
+    assert (again.summary["writes"], again.summary["rejected"]) == (0, 0), describe(again)

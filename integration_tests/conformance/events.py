@@ -95,8 +95,8 @@ class EventScenario:
                 values = self._customer_values(cell, slot)
                 written_by_sync = self.plan.customers_in_sync and cell.match != "id"
                 if self._names_customer(cell) and not written_by_sync:
-                    ids = server.seed_customers([{"email": values["email"], "metadata": {MATCH_KEY: values[MATCH_KEY]}}],
-                                                mode=self.mode)
+                    customer = {"email": values["email"], "metadata": {MATCH_KEY: values[MATCH_KEY]}}
+                    ids = server.seed_customers([customer], mode=self.mode)
                     self.customers[(cell.tag, slot)] = ids[0]
                 if cell.operation == "cancel":
                     server.seed_meter_events([{"event_name": EVENT_NAME, "identifier": self._identifier(cell, slot),

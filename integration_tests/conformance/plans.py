@@ -56,17 +56,17 @@ def can_change_fixed(cell: Cell) -> bool:
 
 
 @st.composite
-def slot_plans(draw: st.DrawFn, cell: Cell) -> SlotPlan:
+def slot_plans(draw: st.DrawFn, cell: Cell, new_only: bool = False) -> SlotPlan:
     if cell.operation == "create":
         return SlotPlan(False, (draw(st.integers(0, VERSIONS - 1)),))
-    exists = True if cell.stripe_ids else draw(st.booleans())
+    exists = True if cell.stripe_ids else False if new_only else draw(st.booleans())
     versions = draw(st.lists(st.integers(0, VERSIONS - 1), min_size=1, max_size=2))
     return SlotPlan(exists, tuple(versions))
 
 
 @st.composite
-def cell_plans(draw: st.DrawFn, cell: Cell, *, mapping: bool, max_slots: int = 2) -> CellPlan:
-    slots = tuple(draw(st.lists(slot_plans(cell), min_size=1, max_size=max_slots)))
+def cell_plans(draw: st.DrawFn, cell: Cell, *, mapping: bool, max_slots: int = 2, new_only: bool = False) -> CellPlan:
+    slots = tuple(draw(st.lists(slot_plans(cell, new_only), min_size=1, max_size=max_slots)))
     fixed = can_change_fixed(cell) and draw(st.booleans())
     mapped: tuple[MappedLeaf, ...] = ()
     if mapping and cell.operation != "delete":
@@ -77,8 +77,10 @@ def cell_plans(draw: st.DrawFn, cell: Cell, *, mapping: bool, max_slots: int = 2
 
 
 @st.composite
-def plans(draw: st.DrawFn, cells: list[Cell], *, mapping: bool = True, index: bool = True) -> Plan:
-    cell_list = tuple(draw(cell_plans(cell, mapping=mapping)) for cell in cells)
+def plans(draw: st.DrawFn, cells: list[Cell], *, mapping: bool = True, index: bool = True,
+          new_only: bool = False) -> Plan:
+    """`new_only`: no slot's object exists before the sync (what it refers to may not exist either)."""
+    cell_list = tuple(draw(cell_plans(cell, mapping=mapping, new_only=new_only)) for cell in cells)
     return Plan(
         cells=cell_list,
         order=draw(st.integers(0, 2**16)),

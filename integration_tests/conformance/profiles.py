@@ -81,9 +81,7 @@ def _coupon(cell: Cell, slot: int, version: int) -> dict[str, Any]:
     if slot % 2:
         row.update(amount_off=500 + slot, currency="usd", duration="once")
     else:
-        row.update(percent_off=10 + slot, duration="forever")
-    if slot % 3 == 2:
-        row["applies_to"] = {"products": [PRODUCT_REF]}
+        row.update(percent_off=10 + slot, duration="forever", applies_to={"products": [PRODUCT_REF]})
     return row
 
 

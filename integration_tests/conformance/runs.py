@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import os
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
 
@@ -31,7 +30,7 @@ def base_config(api_base: str) -> dict[str, Any]:
 
 def fresh_server(server: Any, **settings_: Any) -> None:
     server.reset()
-    server.configure(enforce_rate_limits=False, latency_ms=0, latency_jitter_ms=0, **settings_)
+    server.configure(**{"enforce_rate_limits": False, "latency_ms": 0, "latency_jitter_ms": 0, **settings_})
 
 
 def write(connector: Connector, scenario: Scenario, api_base: str, **extra: Any) -> Result:
