@@ -83,10 +83,19 @@ class PyAirbyteSync:
     returncode: int
     stdout: str
     stderr: str
-    rows: list[dict[str, Any]]
-    rows_again: list[dict[str, Any]]
+    rows_by_stream: dict[str, list[dict[str, Any]]]
+    rows_again_by_stream: dict[str, list[dict[str, Any]]]
     raised: dict[str, Any] | None
     destination_log: str  # the destination's log file, as PyAirbyte wrote it
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows of the only (or first) stream."""
+        return next(iter(self.rows_by_stream.values()))
+
+    @property
+    def rows_again(self) -> list[dict[str, Any]]:
+        return next(iter(self.rows_again_by_stream.values()))
 
     def describe(self) -> str:
         return (f"pyairbyte_sync.py exit {self.returncode}\n--- destination log (tail) ---\n"
@@ -95,7 +104,7 @@ class PyAirbyteSync:
 
 def run_pyairbyte_sync(workdir: Path, outputs: list[str], *, destination_config: dict[str, Any],
                        source_name: str, source_config: dict[str, Any], source_executable: Path,
-                       stream: str) -> PyAirbyteSync:
+                       streams: list[str], via_cache: bool = False) -> PyAirbyteSync:
     """Run `pyairbyte_sync.py` under PyAirbyte's interpreter in `workdir`; every byte it printed goes to `outputs`.
 
     The destination config is written to `workdir/config.json`, the one file allowed to hold the key. A harness
@@ -107,7 +116,7 @@ def run_pyairbyte_sync(workdir: Path, outputs: list[str], *, destination_config:
     (workdir / "config.json").write_text(json.dumps(destination_config))
     (workdir / "job.json").write_text(json.dumps({
         "source_name": source_name, "source_config": source_config, "source_executable": str(source_executable),
-        "stream": stream, "destination_executable": str(destination),
+        "streams": streams, "destination_executable": str(destination), "via_cache": via_cache,
     }))
     airbyte_home = workdir / "pyairbyte"
     for folder in ("project", "logs", "tmp", "cache"):
@@ -142,8 +151,8 @@ def run_pyairbyte_sync(workdir: Path, outputs: list[str], *, destination_config:
         pytest.fail(f"harness: pyairbyte_sync.py failed (exit {process.returncode}), before or around the write:"
                     f"\n{stderr[-5000:]}", pytrace=False)
     result = json.loads(result_path.read_text())
-    return PyAirbyteSync(process.returncode, stdout, stderr, result["rows"], result["rows_again"],
-                         result["raised"], destination_log)
+    return PyAirbyteSync(process.returncode, stdout, stderr, result["rows"], result["rows_again"], result["raised"],
+                         destination_log)
 
 
 # --- localstripe -----------------------------------------------------------------------------------------------
