@@ -144,7 +144,7 @@ def test_field_mapping_names_the_columns_of_the_value_the_time_and_the_customer(
     now = int(time.time())
     rows = [{"id": i, "account": ids[i % 2], "quantity": 10 * (i + 1), "used_at": now - 3600 * (i + 1),
              "value": 999, "customer": "cus_NotThisOne"} for i in range(4)]
-    cfg = {**_config(config), "field_mapping": [
+    cfg = {**_config(config), "object": "meter_event", "field_mapping": [
         {"source": "quantity", "target": "payload.value"}, {"source": "used_at", "target": "timestamp"},
         {"source": "account", "target": "payload.stripe_customer_id"}]}
     result = connector.run("write", config=cfg, catalog=_catalog(), messages=_usage(rows))
@@ -155,15 +155,16 @@ def test_field_mapping_names_the_columns_of_the_value_the_time_and_the_customer(
     assert sent == sorted((str(r["quantity"]), r["used_at"], r["account"]) for r in rows)
 
 
-def test_a_streams_own_field_mapping_renames_its_meters_payload_keys_and_event_name(connector, config, server):
+def test_a_streams_own_field_mapping_fills_its_meters_payload_keys_event_name_and_identifier_nested_or_not(
+        connector, config, server):
     server.seed_meters([{"event_name": "tokens", "customer_mapping": {"event_payload_key": "cust"},
                          "value_settings": {"event_payload_key": "n"}}], mode="test")
     ids = server.seed_customers([{"email": "t@example.com"}], mode="test")
-    rows = [{"id": i, "who": ids[0], "used": 5, "meter": "tokens", "ref": f"r{i}"} for i in range(3)]
+    rows = [{"id": i, "who": ids[0], "usage": {"used": 5}, "meter": "tokens", "ref": f"r{i}"} for i in range(3)]
     cfg = {**config, "streams": [{"name": "usage", "object": "meter_event",
                                   "meter_event": {"customer_payload_key": "cust", "value_payload_key": "n"},
-                                  "field_mapping": {"who": "payload.cust", "used": "payload.n", "meter": "event_name",
-                                                    "ref": "identifier"}}]}
+                                  "field_mapping": {"who": "payload.cust", "usage.used": "payload.n",
+                                                    "meter": "event_name", "ref": "identifier"}}]}
     result = connector.run("write", config=cfg, catalog=_catalog(), messages=_usage(rows))
     assert result.returncode == 0 and result.summary["created"] == 3, result.stdout[-3000:]
     events = server.meter_events(mode="test")
