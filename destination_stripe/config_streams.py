@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from destination_stripe import config_meter
 from destination_stripe.config_meter import MeterEventOptions
 from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, ObjectDescription, object_named
 
@@ -122,6 +123,9 @@ def stream_problems(settings: EffectiveStream, where: str) -> list[str]:
             CUSTOMER.parse_match_on(settings.meter_event.customer_match_on)
         except ValueError as error:
             problems.append(f"{where}meter_event.customer_match_on: {error}")
+        meter_problems = config_meter.mapping_problems(settings.meter_event, settings.field_mapping)
+        if meter_problems:
+            problems.append(f"{where}field_mapping: " + "; ".join(meter_problems))
         return problems
     try:
         settings.obj.parse_match_on(settings.match_on)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from destination_stripe.config import EffectiveStream, StripeConfig
-from destination_stripe.config_meter import MeterEventOptions
+from destination_stripe.config_meter import MeterEventOptions, mapping_problems, with_mapping
 from destination_stripe.core.checkpoints import stream_key
 from destination_stripe.core.mapping import MappingRules, RowMapper
 from destination_stripe.core.meter_events import EventMapper
@@ -132,6 +132,11 @@ def _event_plan(name: str, obj: ObjectDescription, mode: str, settings: Effectiv
                                  f"(soft_delete), not {mode}.")
     meter = settings.meter_event
     match_on = _parse(name, CUSTOMER, meter.customer_match_on, "meter_event.customer_match_on")
+    # The config checked field_mapping against the object it names; an activation stream may name meter_event itself.
+    problems = mapping_problems(meter, settings.field_mapping)
+    if problems:
+        raise ConfigurationError(f"Stream {name!r} ({obj.name}): field_mapping: " + "; ".join(problems))
+    meter = with_mapping(meter, settings.field_mapping)
     keys = [[str(p) for p in path] for path in primary_key if isinstance(path, list) and path]
     cancels = mode == "soft_delete"
     if cancels:  # the stream cannot cancel: cancellations always go through v1 adjustments

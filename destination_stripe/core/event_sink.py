@@ -13,7 +13,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 from destination_stripe.core.rows import OUTCOMES, Outcome, Row
 from destination_stripe.errors import ConnectorError, FatalError, RowRejected
@@ -22,24 +22,60 @@ from destination_stripe.stripe_client.async_lane import AsyncLane
 from destination_stripe.stripe_client.meter_event_calls import MeterEventCalls
 
 DoneCallback = Callable[[Row, Outcome, "RowRejected | None"], None]
-Resolve = Callable[[str], "str | None"]
 RESOLVERS = 16  # customer lookups at once (a lookup is a blocking read through the customer writer's finder)
 
 
-class CustomerIds:
-    """Customer email / metadata key -> id, looked up once per distinct customer, off the lane's loop."""
+class Customers(Protocol):
+    """The customer writer of the sync (same account, same match) that usage rows name their customers through."""
 
-    def __init__(self, resolve: Resolve) -> None:
-        self._resolve = resolve
-        self._known: dict[str, str | None] = {}
+    counts: dict[str, int]
+
+    def pending(self, key: str) -> bool: ...
+
+    def wait_settled(self, key: str) -> None: ...
+
+    def resolve(self, key: str, identifier: str) -> str | None: ...
+
+
+class CustomerIds:
+    """Customer email / metadata key -> id, looked up once per distinct customer, off the lane's loop.
+
+    The sync may write the customer itself: a customers stream before the usage stream creates the emails its usage
+    names. So a lookup first waits for the customer writer's rows for that customer that are not written yet (as a
+    price waits for its product; a customer row never waits for usage, so this always ends), and a miss is believed
+    only while the writer has created no customer since and has no row for it pending: a row settled after the miss
+    may have created it. A found id is final. The waits run on the lookup threads, never one thread per row.
+    """
+
+    def __init__(self, customers: Customers, key_of: Callable[[str], str | None]) -> None:
+        self._customers = customers
+        self._key_of = key_of
+        self._ids: dict[str, str] = {}  # only the loop's thread writes these two: no lock
+        self._misses: dict[str, int] = {}  # value -> the writer's creations when its lookup found nothing
         self._pool = ThreadPoolExecutor(max_workers=RESOLVERS, thread_name_prefix="customer-lookup")
 
     async def id_of(self, value: str) -> str | None:
-        if value in self._known:
-            return self._known[value]
-        found = await asyncio.get_running_loop().run_in_executor(self._pool, self._resolve, value)
-        self._known[value] = found  # only the loop's thread writes: no lock
+        found = self._ids.get(value)
+        if found is not None:
+            return found
+        key = self._key_of(value) or ""
+        missed_at = self._misses.get(value)
+        if missed_at == self._customers.counts["created"] and not self._customers.pending(key):
+            return None
+        found, created_before = await asyncio.get_running_loop().run_in_executor(self._pool, self._look_up, key,
+                                                                                 value)
+        if found is None:
+            self._misses[value] = created_before
+        else:
+            self._ids[value] = found
         return found
+
+    def _look_up(self, key: str, value: str) -> tuple[str | None, int]:
+        """On a lookup thread: the id once the sync's pending rows for the customer are written, and how many
+        customers the writer had created before the lookup read (a miss is stale once that number moves)."""
+        self._customers.wait_settled(key)
+        created_before = self._customers.counts["created"]
+        return self._customers.resolve(key, value), created_before
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

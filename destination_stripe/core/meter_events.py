@@ -102,6 +102,11 @@ def _read(record: Mapping[str, Any], path: Sequence[str]) -> Any:
     return node
 
 
+def _nested(field: str) -> tuple[str, ...] | None:
+    """A dotted column name's path (`usage.qty`), read when the row has no field of that literal name; else None."""
+    return tuple(field.split(".")) if "." in field else None
+
+
 class EventMapper:
     """One stream's rows -> meter event params, compiled once per stream.
 
@@ -121,6 +126,10 @@ class EventMapper:
         self._customer_field = options.customer_field
         self._value_field = options.value_field
         self._timestamp_field = options.timestamp_field
+        self._event_name_path = _nested(options.event_name_field)
+        self._customer_path = _nested(options.customer_field)
+        self._value_path = _nested(options.value_field)
+        self._timestamp_path = _nested(options.timestamp_field)
         self._customer_key = options.customer_payload_key
         self._value_key = options.value_payload_key
         path = options.identifier_field.split(".") if options.identifier_field else []
@@ -133,7 +142,12 @@ class EventMapper:
         self._basis_head = b"[" + orjson.dumps(stream) + b",["
 
     def map(self, record: Mapping[str, Any]) -> MappedRow:
-        event_name = self._event_name or _text(record.get(self._event_name_field))
+        event_name = self._event_name
+        if not event_name:  # no fixed name (None or ""): the row's
+            raw_name = record.get(self._event_name_field)
+            if raw_name is None and self._event_name_path:
+                raw_name = _read(record, self._event_name_path)
+            event_name = _text(raw_name)
         if not event_name:
             raise RowRejected(f"no event name: set meter_event.event_name or give the row a "
                               f"{self._event_name_field!r}", "missing_event_name", self._event_name_field)
@@ -141,17 +155,24 @@ class EventMapper:
             identifier = self._identifier(record)
             params = {"event_name": event_name, "identifier": identifier}
             return MappedRow(identifier, identifier, params, params)
-        customer = _text(record.get(self._customer_field))
+        raw_customer = record.get(self._customer_field)
+        if raw_customer is None and self._customer_path:
+            raw_customer = _read(record, self._customer_path)
+        customer = _text(raw_customer)
         if not customer:
             raise RowRejected(f"no customer: the row has no value for {self._customer_field!r}", "missing_customer",
                               self._customer_field)
         raw_value = record.get(self._value_field)
+        if raw_value is None and self._value_path:
+            raw_value = _read(record, self._value_path)
         value = _whole_number(raw_value)
         if value is None:
             raise RowRejected(f"{self._value_field} must be a whole number, not {str(raw_value)[:40]!r}",
                               "invalid_value", self._value_field)
         now = self._clock()
         raw_time = record.get(self._timestamp_field)
+        if raw_time is None and self._timestamp_path:
+            raw_time = _read(record, self._timestamp_path)
         if type(raw_time) is int:
             timestamp: int | None = raw_time
         elif raw_time is None or raw_time == "":

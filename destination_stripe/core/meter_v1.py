@@ -4,9 +4,9 @@ Stripe allows one call at a time per customer and meter, so rows that share an o
 form a chain: the next is sent when the one before has its answer; every other chain runs concurrently. A sorted
 usage table (all of one customer's rows together) therefore goes one call per round trip until the window holds
 other customers: the v2 stream has no such rule. Stripe's answer that the identifier was already used counts the
-row as already written (`unchanged`); a 500 or a lost answer is sent again under the same identifier (Stripe
-dedupes it) with a new idempotency key, since Stripe replays a 500 to the same key. `soft_delete` rows cancel their
-event by identifier (`/v1/billing/meter_event_adjustments`).
+row as already written (`unchanged`); a 500 or a lost answer is sent again under the same identifier by the retry
+policy (`MeterEventCalls`), and past its budget ends the sync with a transient_error, the row without an outcome.
+`soft_delete` rows cancel their event by identifier (`/v1/billing/meter_event_adjustments`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,6 @@ from typing import Any
 from destination_stripe.core.event_sink import EventSink
 from destination_stripe.core.rows import Outcome, Row
 from destination_stripe.errors import RowRejected
-from destination_stripe.stripe_client.errors import WriteOutcomeUnknown
-
-DUPLICATE_TEXT = "an event already exists with identifier"
-ATTEMPTS_AFTER_500 = 3
 
 
 class V1EventSink(EventSink):
@@ -68,24 +64,13 @@ class V1EventSink(EventSink):
 
     async def _apply(self, row: Row) -> Outcome:
         params = row.mapped.create_params
+        key = f"ds-{self._run_id}-{row.seq}"
         if row.operation == "delete":
             if not self._dry_run:
-                await self.calls.cancel(params["event_name"], params["identifier"],
-                                        f"ds-{self._run_id}-{row.seq}-cancel")
+                await self.calls.cancel(params["event_name"], params["identifier"], f"{key}-cancel")
             return "deleted"
         self._check_operation(row)
         params = await self._with_customer_id(params)
         if self._dry_run:
             return "created"
-        for attempt in range(ATTEMPTS_AFTER_500):
-            try:
-                await self.calls.send(params, f"ds-{self._run_id}-{row.seq}-{attempt}")
-                return "created"
-            except WriteOutcomeUnknown:
-                continue
-            except RowRejected as refused:
-                if DUPLICATE_TEXT in refused.reason.lower():
-                    return "created" if attempt else "unchanged"
-                raise
-        raise RowRejected("Stripe answered 500 to every attempt; the event may or may not exist (its identifier "
-                          "makes a re-run safe)", "outcome_unknown")
+        return "created" if await self.calls.send(params, key) else "unchanged"

@@ -106,12 +106,14 @@ class Sync:
         return writer
 
     def _customer_ids(self, match_on: MatchOn, account: str | None) -> CustomerIds | None:
-        """Customers named by email or metadata key: resolved by a customer writer's finder; None for ids."""
+        """Customers named by email or metadata key: resolved by the customer writer of the same account and match,
+        the one a customers stream of this sync writes through, so usage rows wait for the customers it creates;
+        None for ids."""
         if match_on.kind == "id":
             return None
         customers = self.writer_for(CUSTOMER, match_on, account)
-        customers.release_held(always=True)
-        return CustomerIds(lambda value: customers.resolve(identity_key(match_on, value) or "", value))
+        customers.release_held(always=True)  # its finder now, and no customer row is held back from then on
+        return CustomerIds(customers, partial(identity_key, match_on))
 
     def _event_sink(self, match_on: MatchOn, account: str | None, meter: MeterEventOptions) -> EventSink:
         """Meter events go out on the lane: v1 one call each (200 in flight at Stripe's live 1,000/s), or the v2

@@ -3,18 +3,28 @@
 v1: `POST /v1/billing/meter_events` (one event) and `POST /v1/billing/meter_event_adjustments` (cancel one by
 identifier). v2: a meter event session (a 15-minute token, renewed a minute early or at once when Stripe says it
 expired) and the stream's batches of up to 100 events, sent with a client built on the session's token.
+
+Every one of these calls is repeatable: Stripe keeps one event per identifier (v1 answers a repeat "An event already
+exists with identifier", the stream drops it silently), a cancel names its event by identifier, and a spare session
+costs nothing. So a 500 (applied or not), a lost answer or a reset is retried like a 503, by the gateway's one retry
+policy (backoff, `max_retries`, `retry_max_seconds`; past them a TransientError, no STATE past the row), never a
+rejection. They pass the gateway `write=False`: `write=True` turns a 500 into WriteOutcomeUnknown, which is for
+writes that must be reconciled before they are repeated. Stripe stores a 500 under its idempotency key and replays
+it to every retry with that key, so a v1 call takes a new key after a 5xx (the SDK makes one per v2 call anyway).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import stripe
 
-from destination_stripe.errors import FatalError
+from destination_stripe.errors import FatalError, RowRejected, TransientError
 from destination_stripe.stripe_client.async_lane import AsyncLane
 from destination_stripe.stripe_client.gateway import StripeGateway
 
@@ -27,10 +37,43 @@ SESSION = "POST /v2/billing/meter_event_session"
 STREAM = "POST /v2/billing/meter_event_stream"
 RENEW_BEFORE_S = 60.0
 STRIPE_METER_EVENTS_BASE = "https://meter-events.stripe.com"
+# Stripe's answer to a repeated v1 identifier, as public reports show it (no code: the message is all there is).
+DUPLICATE_TEXT = "an event already exists with identifier"
+# Stripe's answer to cancelling an event twice is not documented; a refusal saying so (either spelling) after an
+# attempt that may have cancelled it proves the cancel. Any other wording is an outcome we cannot prove.
+ALREADY_CANCELLED = ("already cancelled", "already canceled")
 
 
 def rfc3339(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Attempts:
+    """One intended v1 write's attempts: the idempotency key of the next one, and whether an earlier one may have
+    been applied (a 5xx, or no answer at all). After a 5xx the key changes, since Stripe replays a stored 500 to its
+    key; after a lost answer it stays, so Stripe's replay is the real answer."""
+
+    def __init__(self, base_key: str) -> None:
+        self._base = base_key
+        self._fresh = 0
+        self.may_have_applied = False
+
+    @property
+    def key(self) -> str:
+        return f"{self._base}-{self._fresh}"
+
+    def failed(self, error: BaseException) -> None:
+        if isinstance(error, stripe.APIError) and (error.http_status or 0) >= 500:
+            self._fresh += 1
+            self.may_have_applied = True
+        elif isinstance(error, stripe.APIConnectionError | aiohttp.ClientError | TimeoutError):
+            self.may_have_applied = True
+
+
+def _unproven(what: str, refused: RowRejected) -> TransientError:
+    return TransientError(f"{what} may already have been applied by an attempt that had no clear answer, and Stripe "
+                          f"refused the attempt after it ({refused.code}: {refused.reason}), so what happened cannot "
+                          "be proven. Nothing after the last STATE was lost; run the sync again to resume.")
 
 
 class MeterEventCalls:
@@ -58,16 +101,46 @@ class MeterEventCalls:
         if self._processes is not None:
             self._processes.close(wait=wait)
 
-    async def send(self, params: dict[str, Any], idempotency_key: str) -> None:
-        options = {"idempotency_key": idempotency_key, **self._options}
-        await self._gateway.call_async(METER_EVENTS, lambda: self._events.create_async(params, options),  # type: ignore[arg-type]
-                                       write=True)
+    async def send(self, params: dict[str, Any], idempotency_key: str) -> bool:
+        """One event. True when this call put it in Stripe; False when Stripe already held its identifier (sent by an
+        earlier run). RowRejected for Stripe's refusal; TransientError past the retry budget."""
+        attempts = _Attempts(idempotency_key)
+        try:
+            await self._repeat(METER_EVENTS, attempts, lambda key: self._events.create_async(  # type: ignore[arg-type]
+                params, {"idempotency_key": key, **self._options}))
+        except RowRejected as refused:
+            if DUPLICATE_TEXT in refused.reason.lower():
+                return attempts.may_have_applied  # after a 500 or a lost answer the copy Stripe holds is ours
+            if attempts.may_have_applied:
+                raise _unproven("The meter event", refused) from None
+            raise
+        return True
 
     async def cancel(self, event_name: str, identifier: str, idempotency_key: str) -> None:
         request = {"event_name": event_name, "type": "cancel", "cancel": {"identifier": identifier}}
-        options = {"idempotency_key": idempotency_key, **self._options}
-        await self._gateway.call_async(ADJUSTMENTS, lambda: self._adjustments.create_async(request, options),  # type: ignore[arg-type]
-                                       write=True)
+        attempts = _Attempts(idempotency_key)
+        try:
+            await self._repeat(ADJUSTMENTS, attempts, lambda key: self._adjustments.create_async(  # type: ignore[arg-type]
+                request, {"idempotency_key": key, **self._options}))
+        except RowRejected as refused:
+            if not attempts.may_have_applied:
+                raise
+            if any(text in refused.reason.lower() for text in ALREADY_CANCELLED):
+                return  # the attempt that had no clear answer cancelled it
+            raise _unproven(f"The cancellation of meter event {identifier}", refused) from None
+
+    async def _repeat(self, endpoint: str, attempts: _Attempts,
+                      request: Callable[[str], Awaitable[Any]]) -> Any:
+        """`request(idempotency_key)` through the gateway's limiter and retry policy, a 500 retried like a 503."""
+
+        async def attempt() -> Any:
+            try:
+                return await request(attempts.key)
+            except BaseException as error:  # noted, not handled: the gateway translates it
+                attempts.failed(error)
+                raise
+
+        return await self._gateway.call_async(endpoint, attempt, write=False)  # repeatable: see the module docstring
 
     async def post_stream(self, events: list[dict[str, Any]]) -> None:
         """One batch (at most 100 events) on the current session; a session Stripe calls expired is renewed."""
@@ -85,7 +158,7 @@ class MeterEventCalls:
                     return False
                 return True
 
-            if await self._gateway.call_async(STREAM, request, write=True):
+            if await self._gateway.call_async(STREAM, request, write=False):  # repeatable (module docstring)
                 return
             client = await self.session(expired=client)
         raise FatalError("Stripe refused three fresh meter event sessions in a row")
@@ -98,7 +171,7 @@ class MeterEventCalls:
             if stale or (expired is not None and expired is self._session_client):
                 service = self._lane.client.v2.billing.meter_event_session
                 session = await self._gateway.call_async(SESSION, lambda: service.create_async(options=self._options),  # type: ignore[arg-type]
-                                                         write=True)
+                                                         write=False)  # repeatable (module docstring)
                 self._expires = datetime.fromisoformat(str(session.expires_at).replace("Z", "+00:00")).timestamp()
                 self._session_client = self._lane.client_for(session.authentication_token)
                 self._renewals += 1
