@@ -94,6 +94,7 @@ def test_the_server_indexes_a_customer_seeded_in_the_past_as_of_its_creation_for
 UNCLEAR = {  # answers to the read that should prove a 500'd create, none of which says whether it was applied
     "refused_400": {"kind": "refused_400"},
     "not_found_404": {"kind": "not_found"},
+    "reset_past_the_retry_budget": {"kind": "connection_reset"},  # what a timeout ends as: transient before too
 }
 
 
