@@ -138,7 +138,7 @@ class LookupFinder:
         else:
             candidates = objects_with_field(self._api, self._match_on, identifier,
                                             self._search if self._searchable else None,
-                                            self._recent.values if self._recent is not None else None)
+                                            self._recent_values if self._recent is not None else None)
         if not candidates:
             return None
         chosen = oldest(candidates)
@@ -161,6 +161,22 @@ class LookupFinder:
                                   "now matched as given and lower-cased only. Set identity_index: always to match "
                                   "every capitalisation.")
             return []
+
+    def _recent_values(self, key: str) -> set[str]:
+        recent = self._recent
+        if recent is None:
+            return set()
+        try:
+            return recent.values(key)
+        except RowRejected as refused:  # Stripe's list filters on `created`; a fake that refuses it cannot say
+            with self._lock:
+                first, self._recent = self._recent is not None, None
+            if first:
+                self._log("WARN", f"Stripe refused to list the {self._obj.service} created in the last hour "
+                                  f"({refused.reason}); a {self._obj.name} created within search's lag with other "
+                                  f"capitals can be missed. Set identity_index: always to match every "
+                                  "capitalisation.")
+            return set()
 
     def _keep(self, key: str, data: dict[str, Any], duplicates: int) -> None:
         with self._lock:
