@@ -10,10 +10,12 @@ A case-insensitive field (emails) matches case-insensitively in both. Stripe's l
 case-sensitive, so a lookup reads the value as given (and lower-cased, when that differs), every page of it; only
 when that finds nothing does it ask Stripe's search (case-insensitive, but lagging writes by up to an hour) which
 capitalisations exist, and reads each of those with the list, which is strongly consistent. A search hit is never
-trusted by itself and a search miss never proves absence beyond what the list already said. Read cost per
-identifier: 1 list read when found as given (one more per 100 objects sharing it), 1-2 list reads + 1 search read
-+ 1 list read per other capitalisation when not. Search lag means an object created with other capitals in the last
-minutes (hour, in an outage) may be missed by a lookup; the index never misses it.
+trusted by itself and a search miss never proves absence beyond what the list already said. Search lags writes
+(up to an hour in an outage), so when it shows none a lookup asks which capitalisations exist among the objects
+created within that lag (recent.py: read once per sync, then what was created since) and reads those instead.
+Read cost per identifier: 1 list read when found as given (one more per 100 objects sharing it); when not, 1-2 list
+reads + 1 search read + 1 list read per other capitalisation found, and when search shows none, at most 1 list read
+of what was created since the previous such read (once per sync: the objects created in the last hour, 100 a read).
 
 When several objects share an identifier the oldest (then the smallest id) wins, every time and in both
 strategies, and the row counts as a duplicate match.
@@ -30,6 +32,7 @@ from typing import Any, Protocol
 
 from destination_stripe.core.fingerprint import already_true, params_equal
 from destination_stripe.core.identity import identity_key, object_identity_key
+from destination_stripe.core.recent import RecentlyCreated
 from destination_stripe.errors import RowRejected
 from destination_stripe.objects.base import MatchOn, ObjectDescription
 from destination_stripe.stripe_client.object_api import ObjectApi
@@ -72,9 +75,11 @@ def oldest(found: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def objects_with_field(api: ObjectApi, match_on: MatchOn, value: str,
-                       search: Callable[[str], list[dict[str, Any]]] | None) -> list[dict[str, Any]]:
+                       search: Callable[[str], list[dict[str, Any]]] | None,
+                       recent: Callable[[str], set[str]] | None = None) -> list[dict[str, Any]]:
     """Every object whose identity field equals `value` (case-insensitively when the identity is), read by strongly
-    consistent list filters (see the module docstring for the role of `search`, which may be None)."""
+    consistent list filters (see the module docstring for the roles of `search` and `recent`, which may be None:
+    `recent(key)` names the capitalisations among objects created within search's lag)."""
     assert match_on.field is not None
     identity = api.obj.field_identities[match_on.field]
     assert identity.list_filter is not None
@@ -93,8 +98,11 @@ def objects_with_field(api: ObjectApi, match_on: MatchOn, value: str,
         variant = value.lower() if case == "lower" else value.upper()
         if variant not in tried:
             read(variant)
-    if not found and search is not None:
-        variants = {hit.get(match_on.field) for hit in search(value) if object_identity_key(match_on, hit) == wanted}
+    if not found and (search is not None or recent is not None):
+        hits = search(value) if search is not None else []
+        variants = {hit.get(match_on.field) for hit in hits if object_identity_key(match_on, hit) == wanted}
+        if not variants and recent is not None and wanted is not None:
+            variants = recent(wanted)  # search cannot show what was created within its lag
         for variant in sorted(v for v in variants if isinstance(v, str) and v not in tried):
             read(variant)
     return list(found.values())
@@ -114,6 +122,7 @@ class LookupFinder:
         self._search_refused: str | None = None
         field = self._obj.field_identities.get(match_on.field or "")
         self._searchable = field is not None and field.searchable
+        self._recent = RecentlyCreated(api, match_on) if self._searchable and match_on.case_insensitive else None
         # Identifier -> (the object it resolves to, its duplicates): the next row for it needs no read.
         # Rows of one identifier run one after another, so an entry is never read while it is being changed.
         self._known: OrderedDict[str, tuple[dict[str, Any], int]] = OrderedDict()
@@ -128,7 +137,8 @@ class LookupFinder:
             candidates = [data] if data else []
         else:
             candidates = objects_with_field(self._api, self._match_on, identifier,
-                                            self._search if self._searchable else None)
+                                            self._search if self._searchable else None,
+                                            self._recent_values if self._recent is not None else None)
         if not candidates:
             return None
         chosen = oldest(candidates)
@@ -151,6 +161,22 @@ class LookupFinder:
                                   "now matched as given and lower-cased only. Set identity_index: always to match "
                                   "every capitalisation.")
             return []
+
+    def _recent_values(self, key: str) -> set[str]:
+        recent = self._recent
+        if recent is None:
+            return set()
+        try:
+            return recent.values(key)
+        except RowRejected as refused:  # Stripe's list filters on `created`; a fake that refuses it cannot say
+            with self._lock:
+                first, self._recent = self._recent is not None, None
+            if first:
+                self._log("WARN", f"Stripe refused to list the {self._obj.service} created in the last hour "
+                                  f"({refused.reason}); a {self._obj.name} created within search's lag with other "
+                                  f"capitals can be missed. Set identity_index: always to match every "
+                                  "capitalisation.")
+            return set()
 
     def _keep(self, key: str, data: dict[str, Any], duplicates: int) -> None:
         with self._lock:

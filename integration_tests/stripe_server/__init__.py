@@ -147,7 +147,8 @@ What differs from Stripe (users of the server must know):
   Order is newest first by ``created``, ties (same second) broken by recording order, later first; Stripe does not
   document its tie order. ``type`` matches exactly or with ``*`` wildcards (``customer.*``; ``*`` spans dots);
   ``types`` are exact names. Unknown type names are not refused: they match nothing. ``expand`` is accepted and
-  ignored.
+  ignored. An event becomes listable ``event_visibility_delay_s`` (default 0) after its write: Stripe promises no
+  moment (see :mod:`.events`).
 """
 
 from .control import ControlError, ServerControl

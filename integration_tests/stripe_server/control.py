@@ -71,10 +71,13 @@ class ServerControl:
         seed: int | None = None,
         connect_rate_limits: str | None = None,
         meter_session_ttl_s: float | None = None,
+        event_visibility_delay_s: float | None = None,
     ) -> dict[str, Any]:
         """Change the given settings (others keep their values); ``faults``/``revoked_keys`` replace the lists.
         ``connect_rate_limits``: ``"per_account"`` (connected accounts have their own buckets) or ``"platform"``.
         ``meter_session_ttl_s``: how long new meter event session tokens live (Stripe: 900).
+        ``event_visibility_delay_s``: how long after its write a new event becomes listable (default 0; Stripe
+        promises no moment, see :mod:`.events`).
         Returns all settings (revoked keys masked)."""
         payload: dict[str, Any] = {
             "latency_ms": latency_ms,
@@ -87,6 +90,7 @@ class ServerControl:
             "seed": seed,
             "connect_rate_limits": connect_rate_limits,
             "meter_session_ttl_s": meter_session_ttl_s,
+            "event_visibility_delay_s": event_visibility_delay_s,
         }
         result: dict[str, Any] = self._call("POST", "configure", {k: v for k, v in payload.items() if v is not None})
         return result

@@ -1,11 +1,20 @@
 """Stripe's Event log for API writes: ``customer.*``, ``product.*``, ``price.*``, ``coupon.*``, ``promotion_code.*``.
 
-The stores record an event for every write made through the API, while they still hold their own lock, so a reader
-never sees an object without its event or the reverse. Control-API seeding records none. Each event carries the
-``Request-Id`` the write's answer carried and the ``Idempotency-Key`` it was sent with (``null`` without one):
-that is how a client proves that a request answered 500, or never answered, was applied after all. An injected
-500 ``applied: true`` and a ``lost_response`` record their events (the write happened); a 500 not applied, a
-failed write (404, 400) and an idempotent replay record none.
+The stores record an event for every write made through the API, while they still hold their own lock, so with the
+default settings a reader never sees an object without its event or the reverse. Control-API seeding records none.
+Each event carries the ``Request-Id`` the write's answer carried and the ``Idempotency-Key`` it was sent with
+(``null`` without one): that is how a client proves that a request answered 500, or never answered, was applied
+after all. An injected 500 ``applied: true`` and a ``lost_response`` record their events (the write happened); a 500
+not applied, a failed write (404, 400) and an idempotent replay record none.
+
+Visibility. Stripe promises no moment at which an event becomes listable: the List Events reference says only "List
+events, going back up to 30 days" (docs.stripe.com/api/events/list), and its events are not ordered either (webhook
+best practices, "Event ordering", docs.stripe.com/webhooks/best-practices#event-ordering; in Stripe's words on
+stripe/stripe-cli#418: "We do not provide explicit ordering for webhook events ... (in production too)").
+``event_visibility_delay_s`` (default 0) models an event recorded with its write that becomes listable and
+retrievable only that many seconds later (the write answers at once; the event's ``created`` is still the write's
+time, so it appears *behind* newer events): a client proving a 500'd write by its event must tolerate that. The
+control API's ``events`` shows every event at once.
 
 Events are kept per :class:`~.accounts.Scope` (key mode and account: a connected account's events are listed only
 with its ``Stripe-Account``, and carry ``"account": "acct_..."`` like Stripe's Connect events), never expire and are
@@ -18,6 +27,7 @@ from __future__ import annotations
 import bisect
 import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -70,6 +80,7 @@ class EventRecord:
     idempotency_key: str | None
     livemode: bool
     account: str | None
+    visible_at: float = 0.0  # time.monotonic() from which the API shows it
 
     @property
     def key(self) -> SortKey:
@@ -149,6 +160,7 @@ class EventLog:
         self._lock = threading.Lock()
         self._scopes: dict[Scope, _ModeEvents] = {}
         self._seq = 0
+        self.visibility_delay_s = 0.0  # see the module docstring
 
     def reset(self) -> None:
         with self._lock:
@@ -186,6 +198,7 @@ class EventLog:
                 origin.idempotency_key,
                 scope.livemode,
                 scope.account,
+                time.monotonic() + self.visibility_delay_s,
             )
             data.by_id[event_id] = record
             if not data.keys or record.key > data.keys[-1]:
@@ -200,7 +213,7 @@ class EventLog:
     def retrieve(self, scope: Scope, event_id: str) -> dict[str, Any]:
         with self._lock:
             record = self._data(scope).by_id.get(event_id)
-            if record is None:
+            if record is None or record.visible_at > time.monotonic():
                 raise self._missing(scope, event_id, "id", 404)
         return record.render()
 
@@ -215,12 +228,13 @@ class EventLog:
                 return [], False
             keys, ordered = data.keys, data.ordered
             lo, hi = created_bounds(keys, query.created)
+            now = time.monotonic()
             wanted = query.limit + 1
             found: list[EventRecord] = []
             if query.ending_before is not None:
                 cursor = self._cursor(data, scope, query.ending_before, "ending_before")
                 for i in range(max(lo, bisect.bisect_right(keys, cursor, lo, hi)), hi):
-                    if query.matches(ordered[i]):
+                    if ordered[i].visible_at <= now and query.matches(ordered[i]):
                         found.append(ordered[i])
                         if len(found) == wanted:
                             break
@@ -231,7 +245,7 @@ class EventLog:
                     cursor = self._cursor(data, scope, query.starting_after, "starting_after")
                     hi = min(hi, bisect.bisect_left(keys, cursor, lo, hi))
                 for i in range(hi - 1, lo - 1, -1):
-                    if query.matches(ordered[i]):
+                    if ordered[i].visible_at <= now and query.matches(ordered[i]):
                         found.append(ordered[i])
                         if len(found) == wanted:
                             break

@@ -13,7 +13,9 @@ to that long after it was configured. Rules are tried in order; the first that f
 Faults come in two phases, because they model different layers of Stripe:
 
 * *before execution* (``rate_limit``, ``lock_timeout``, ``error_503``, ``connection_reset``,
-  ``idempotency_in_use``, ``refused_400``): drawn right after the real rate limiter, they do nothing and store nothing;
+  ``idempotency_in_use``, ``refused_400``, ``not_found``): drawn right after the real rate limiter, they do nothing
+  and store nothing (``not_found`` answers Stripe's 404 for a URL it does not serve, as a Stripe-compatible server
+  without that endpoint would);
 * *during execution* (``error_500``, ``lost_response``): drawn only for requests that really execute (validated,
   not an idempotent replay). ``error_500`` stores the 500 under the idempotency key (after performing the write
   when ``applied``, the default being not applied); ``lost_response`` performs the write, stores the real answer
@@ -32,7 +34,7 @@ from typing import Any
 from .rng import LockedRandom
 
 PRE_EXECUTION = frozenset(
-    {"rate_limit", "lock_timeout", "error_503", "connection_reset", "idempotency_in_use", "refused_400"}
+    {"rate_limit", "lock_timeout", "error_503", "connection_reset", "idempotency_in_use", "refused_400", "not_found"}
 )
 DURING_EXECUTION = frozenset({"error_500", "lost_response"})
 KINDS = PRE_EXECUTION | DURING_EXECUTION

@@ -232,6 +232,8 @@ class ApiPipeline:
             # What a Stripe-compatible server answers to a parameter it does not implement (a fake without the
             # `created` filter, say): the request is refused before it runs, never stored.
             raise unknown_param("created")
+        if fault.kind == "not_found":  # a Stripe-compatible server that does not serve this endpoint at all
+            raise unrecognized_url(ctx.request.method, ctx.request.path)
         if fault.kind == "idempotency_in_use":
             raise ApiError(
                 409,

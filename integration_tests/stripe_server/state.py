@@ -38,6 +38,7 @@ _SETTING_KEYS = frozenset(
         "seed",
         "connect_rate_limits",
         "meter_session_ttl_s",
+        "event_visibility_delay_s",
     }
 )
 
@@ -51,6 +52,7 @@ class Settings:
     connect_rate_limits: str = "per_account"
     seed: int = 0
     meter_session_ttl_s: float = SESSION_TTL_S
+    event_visibility_delay_s: float = 0.0  # see events.py: Stripe promises no moment an event becomes listable
     rate_limits: dict[str, dict[str, float]] = field(default_factory=lambda: merge_rate_limits(DEFAULT_RATE_LIMITS, {}))
 
 
@@ -113,7 +115,8 @@ class ServerState:
             raise ValueError(f"unknown settings: {sorted(unknown)}")
         current = self.settings
         changes: dict[str, Any] = {}
-        for name in ("latency_ms", "latency_jitter_ms", "search_lag_s", "meter_session_ttl_s"):
+        for name in ("latency_ms", "latency_jitter_ms", "search_lag_s", "meter_session_ttl_s",
+                     "event_visibility_delay_s"):
             value = _non_negative(updates, name)
             if value is not None:
                 changes[name] = value
@@ -150,6 +153,7 @@ class ServerState:
         if "seed" in changes:
             self.rng.reseed(new.seed)
         self.store.search_lag_s = new.search_lag_s
+        self.events.visibility_delay_s = new.event_visibility_delay_s
 
     def describe(self) -> dict[str, Any]:
         """Settings as JSON (revoked keys masked: the server never echoes a full key)."""
@@ -168,3 +172,4 @@ class ServerState:
         self.limiter.configure(settings.rate_limits, settings.connect_rate_limits)
         self.rng.reseed(settings.seed)
         self.store.search_lag_s = settings.search_lag_s
+        self.events.visibility_delay_s = settings.event_visibility_delay_s

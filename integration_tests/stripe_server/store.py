@@ -3,7 +3,8 @@
 Published customer objects are immutable snapshots (see :mod:`.customers`), so readers get references and JSON
 encoding happens outside the lock. Each customer keeps its recent versions with a monotonic timestamp so search can
 answer from the index "as it was ``search_lag_s`` ago" (Stripe's search is eventually consistent). Versions older than
-``max(search_lag_s, 60 s)`` are pruned at write time, so raising the lag later than that is only approximate.
+``max(search_lag_s, 60 s)`` are pruned at write time, so raising the lag later than that is only approximate. A
+customer seeded with a ``created`` in the past is indexed as of that time (it was written then).
 
 List order is Stripe's: newest first by ``created``, ties broken by insertion order. A sorted cache of live
 customers and an exact-email index keep list calls cheap for benchmark-sized stores.
@@ -101,7 +102,8 @@ class CustomerStore:
             record = CustomerRecord(customer_id, self._seq, when, obj)
             data.records[customer_id] = record
             self._index_email(data, record, None)
-            self._publish(record, obj)
+            # A customer created in the past (seeding) has been in the search index since then, not since now.
+            self._publish(record, obj, age_s=0.0 if created is None else max(0.0, time.time() - when))
             if not data.live_keys or record.key > data.live_keys[-1]:
                 data.live_sorted.append(record)
                 data.live_keys.append(record.key)
@@ -237,9 +239,9 @@ class CustomerStore:
         if email is not None:
             data.by_email.setdefault(email, []).append(record)
 
-    def _publish(self, record: CustomerRecord, snapshot: Snapshot | None) -> None:
+    def _publish(self, record: CustomerRecord, snapshot: Snapshot | None, age_s: float = 0.0) -> None:
         now = time.monotonic()
-        record.versions.append((now, snapshot))
+        record.versions.append((now - age_s, snapshot))
         cutoff = now - max(self.search_lag_s, _PRUNE_FLOOR_S)
         keep_from = 0
         for i, (stamp, _) in enumerate(record.versions):
