@@ -40,6 +40,7 @@ from destination_stripe.stripe_client.factory import (
 )
 from destination_stripe.stripe_client.meter_event_calls import STRIPE_METER_EVENTS_BASE, MeterEventCalls
 from destination_stripe.stripe_client.object_api import ObjectApi
+from destination_stripe.stripe_client.retry import Cancelled
 from destination_stripe.stripe_client.stream_processes import StreamProcesses
 from destination_stripe.stripe_client.stream_worker import Settings
 
@@ -201,7 +202,7 @@ class Sync:
         self._progress.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
         self._progress.stop()
         for writer in self._writers.values():
             writer.close()
@@ -209,6 +210,10 @@ class Sync:
             self._lane.close()
         self.rejects.close()
         self.emitter.log("INFO", self.summary_line())
+        if isinstance(error, Cancelled) and self.stop.error is not None:
+            # A call on the reading thread (an index build, an account probe, a reference resolved) was cut short
+            # because a writer had already failed the sync: that failure is the sync's, not the interruption.
+            raise self.stop.error from None
 
     def reject_early(self, *, seq: int, stream: str, record: Any, rejection: RowRejected,
                      obj: str | None = None) -> None:
