@@ -18,11 +18,12 @@ CELLS = all_cells()
 
 
 @MATRIX
-@given(plan=plans(CELLS), spelling=st.frozensets(st.sampled_from(sorted(SPELLINGS))))
-def test_every_cell_writes_exactly_its_rows_and_the_same_keys_again_write_nothing(plan, spelling, connector, server,
-                                                                                   api_base):
+@given(plan=plans(CELLS), spelling=st.frozensets(st.sampled_from(sorted(SPELLINGS))), connect=st.booleans())
+def test_every_cell_writes_exactly_its_rows_and_the_same_keys_again_write_nothing(plan, spelling, connect, connector,
+                                                                                   server, api_base):
+    """`connect`: the whole sync writes into a Stripe Connect account (stripe_account) instead of the platform."""
     fresh_server(server)
-    scenario = Scenario(plan)
+    scenario = Scenario(plan, account=server.create_account() if connect else None)
     scenario.seed(server)
     first = write(connector, scenario, api_base)
     assert first.returncode == 0 and first.summary["rejected"] == 0, describe(first)

@@ -17,8 +17,10 @@ from integration_tests.conformance.scenario import EXTRA_COLUMN, Expected, Scena
 METADATA_KEYS = frozenset({"cm_slot", "cm_v", MATCH_KEY, EXTRA_COLUMN})
 
 
-def problems(scenario: Scenario, server: Any, account: str | None = None) -> list[str]:
-    """Every way the server differs from what the scenario's rows say; empty when it holds exactly that."""
+def problems(scenario: Scenario, server: Any) -> list[str]:
+    """Every way the server differs from what the scenario's rows say; empty when it holds exactly that (in the
+    scenario's account)."""
+    account = scenario.account
     found: list[str] = []
     stores: dict[str, list[dict[str, Any]]] = {}
     for expected in scenario.expected():

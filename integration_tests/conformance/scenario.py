@@ -38,15 +38,17 @@ def slot_marker(cell: Cell, slot: int) -> str:
 
 
 class Scenario:
-    def __init__(self, plan: Plan, *, references_in_sync: bool = False, spelling: frozenset[str] = frozenset()) -> None:
+    def __init__(self, plan: Plan, *, references_in_sync: bool = False, spelling: frozenset[str] = frozenset(),
+                 account: str | None = None) -> None:
         self.plan = plan
         self.references_in_sync = references_in_sync
         self.spelling = spelling  # SPELLINGS applied to every row (values Stripe stores the same way)
+        self.account = account  # a Stripe Connect account the whole sync writes into (stripe_account), or None
         self.identifiers: dict[tuple[str, int], str] = {}  # (tag, slot) -> identifier
 
     def rerun(self, spelling: frozenset[str] = frozenset()) -> Scenario:
         """The next sync of the same keys (`Plan.rerun`), against what this one left: nothing is seeded."""
-        again = Scenario(self.plan.rerun(), references_in_sync=False, spelling=spelling)
+        again = Scenario(self.plan.rerun(), references_in_sync=False, spelling=spelling, account=self.account)
         again.identifiers = dict(self.identifiers)
         return again
 
@@ -59,7 +61,8 @@ class Scenario:
             wanted.update(PROFILES[cell_plan.cell.obj.name].references)
         return wanted
 
-    def seed(self, server: Any, account: str | None = None) -> None:
+    def seed(self, server: Any) -> None:
+        account = self.account
         if not self.references_in_sync:
             for name, ref_id in self.references().items():
                 server.seed(name, [{"id": ref_id, **reference_row(name, ref_id)}], account=account)
@@ -113,8 +116,11 @@ class Scenario:
         if self.references_in_sync:
             for name in self.references():
                 streams.append({"name": f"ref-{name}", "object": name, "match_on": "id"})
-        return {**base, "streams": streams, "identity_index": self.plan.identity_index,
-                "unmapped_fields": self.plan.unmapped_fields}
+        config = {**base, "streams": streams, "identity_index": self.plan.identity_index,
+                  "unmapped_fields": self.plan.unmapped_fields}
+        if self.account is not None:
+            config["stripe_account"] = self.account
+        return config
 
     def catalog(self) -> dict[str, Any]:
         names = [(p.cell.tag, p.cell.sync_mode) for p in self.plan.cells]
