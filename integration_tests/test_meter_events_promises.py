@@ -101,6 +101,24 @@ def test_a_v1_cancellation_answered_500_or_lost_is_sent_again_and_cancels_once(c
     assert (counts["accepted"], counts["cancelled"]) == (0, N)
 
 
+def test_the_same_cancellations_again_are_unchanged_not_rejected(connector, config, server):
+    """A soft_delete row asks for its event to be cancelled; once it is, a re-run of the row changes nothing: Stripe
+    refuses the second cancel ("already cancelled"), which is the row already true, not a bad row (found by the
+    conformance matrix: every re-run rejected every cancel row)."""
+    rows = _rows(server, "test")
+    server.seed_meter_events([{"event_name": "api_calls", "identifier": row["event_id"],
+                               "payload": {"stripe_customer_id": row["customer"], "value": "1"}} for row in rows])
+    cancels = [{"event_id": row["event_id"]} for row in rows]
+    first = connector.run("write", config=_send_config(config, "v1", "test"), catalog=_catalog("soft_delete"),
+                          messages=_usage(cancels))
+    assert first.returncode == 0 and first.summary["deleted"] == N, first.stdout[-3000:]
+    again = connector.run("write", config=_send_config(config, "v1", "test"), catalog=_catalog("soft_delete"),
+                          messages=_usage(cancels))
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert (again.summary["unchanged"], again.summary["rejected"], again.summary["deleted"]) == (N, 0, 0)
+    assert server.meter_event_counts(mode="test")["cancelled"] == N
+
+
 def test_a_500_creating_the_stream_session_is_retried(connector, config, server):
     rows = _rows(server, "test")
     server.configure(faults=[{"kind": "error_500", "endpoint": SESSION, "count": 2}])

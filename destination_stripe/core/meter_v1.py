@@ -66,9 +66,9 @@ class V1EventSink(EventSink):
         params = row.mapped.create_params
         key = f"ds-{self._run_id}-{row.seq}"
         if row.operation == "delete":
-            if not self._dry_run:
-                await self.calls.cancel(params["event_name"], params["identifier"], f"{key}-cancel")
-            return "deleted"
+            if self._dry_run or await self.calls.cancel(params["event_name"], params["identifier"], f"{key}-cancel"):
+                return "deleted"
+            return "unchanged"
         self._check_operation(row)
         params = await self._with_customer_id(params)
         if self._dry_run:

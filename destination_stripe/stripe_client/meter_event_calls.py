@@ -39,8 +39,9 @@ RENEW_BEFORE_S = 60.0
 STRIPE_METER_EVENTS_BASE = "https://meter-events.stripe.com"
 # Stripe's answer to a repeated v1 identifier, as public reports show it (no code: the message is all there is).
 DUPLICATE_TEXT = "an event already exists with identifier"
-# Stripe's answer to cancelling an event twice is not documented; a refusal saying so (either spelling) after an
-# attempt that may have cancelled it proves the cancel. Any other wording is an outcome we cannot prove.
+# Stripe's answer to cancelling an event twice is not documented; a refusal saying so (either spelling) means the
+# event is cancelled, which is all a cancel row asks: by an earlier run (the row is already true), or by this call's
+# own attempt that had no clear answer. Any other wording after such an attempt is an outcome we cannot prove.
 ALREADY_CANCELLED = ("already cancelled", "already canceled")
 
 
@@ -116,18 +117,21 @@ class MeterEventCalls:
             raise
         return True
 
-    async def cancel(self, event_name: str, identifier: str, idempotency_key: str) -> None:
+    async def cancel(self, event_name: str, identifier: str, idempotency_key: str) -> bool:
+        """True when this call cancelled the event; False when it was already cancelled (by an earlier run: a re-run
+        of a soft_delete row changes nothing). RowRejected for another refusal."""
         request = {"event_name": event_name, "type": "cancel", "cancel": {"identifier": identifier}}
         attempts = _Attempts(idempotency_key)
         try:
             await self._repeat(ADJUSTMENTS, attempts, lambda key: self._adjustments.create_async(  # type: ignore[arg-type]
                 request, {"idempotency_key": key, **self._options}))
         except RowRejected as refused:
-            if not attempts.may_have_applied:
-                raise
             if any(text in refused.reason.lower() for text in ALREADY_CANCELLED):
-                return  # the attempt that had no clear answer cancelled it
-            raise _unproven(f"The cancellation of meter event {identifier}", refused) from None
+                return attempts.may_have_applied  # our attempt without a clear answer did it, or an earlier run
+            if attempts.may_have_applied:
+                raise _unproven(f"The cancellation of meter event {identifier}", refused) from None
+            raise
+        return True
 
     async def _repeat(self, endpoint: str, attempts: _Attempts,
                       request: Callable[[str], Awaitable[Any]]) -> Any:
