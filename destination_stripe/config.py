@@ -29,7 +29,7 @@ from destination_stripe.config_streams import (
     effective_stream,
     stream_problems,
 )
-from destination_stripe.config_unknown import unknown_options
+from destination_stripe.config_unknown import unknown_options, unknown_stream_keys
 from destination_stripe.config_urls import safe_url
 from destination_stripe.errors import ConfigurationError
 from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, object_named
@@ -359,6 +359,11 @@ def load_config(raw: Any) -> StripeConfig:
     """Validate a config dict, turning pydantic's report into one message that names each bad field."""
     if not isinstance(raw, dict):
         raise ConfigurationError("The config must be a JSON object.")
+    unknown_in_streams = unknown_stream_keys(raw, StreamSettings.model_fields, MeterEventOptions.model_fields)
+    if unknown_in_streams:
+        raise ConfigurationError("Invalid configuration: streams entries have option(s) this connector does not "
+                                 f"have: {', '.join(unknown_in_streams)}. A stream's settings must be spelt exactly: "
+                                 "an ignored one would write the stream with the defaults.")
     try:
         config = StripeConfig.model_validate(raw)
     except ValidationError as error:

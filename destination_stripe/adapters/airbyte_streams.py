@@ -18,6 +18,7 @@ from typing import Any
 
 from destination_stripe.config import EffectiveStream, StripeConfig
 from destination_stripe.config_meter import MeterEventOptions
+from destination_stripe.config_unknown import closest
 from destination_stripe.core.checkpoints import stream_key
 from destination_stripe.core.mapping import MappingRules, RowMapper
 from destination_stripe.core.meter_events import EventMapper
@@ -58,7 +59,23 @@ def plan_streams(config: StripeConfig, catalog: Mapping[str, Any]) -> dict[str, 
         stream = configured.get("stream") or {}
         plan = _plan(config, configured, str(stream.get("name") or "?"))
         plans[stream_key({"name": plan.name, "namespace": stream.get("namespace")})] = plan
+    _check_entries_name_streams(config, [plan.name for plan in plans.values()])
     return plans
+
+
+def _check_entries_name_streams(config: StripeConfig, names: list[str]) -> None:
+    """Every `streams` entry names a stream of the catalog: a misspelt name would leave its stream on the defaults
+    (customers, matched by email), writing the rows as another object than the user configured."""
+    unmatched = [entry.name for entry in config.streams if entry.name not in names]
+    if not unmatched:
+        return
+    described = []
+    for name in unmatched:
+        near = closest(name, names)
+        described.append(f"{name!r}" + (f" (did you mean {near!r}?)" if near else ""))
+    raise ConfigurationError(f"streams: {', '.join(described)} names no stream of the configured catalog, whose "
+                             f"streams are {', '.join(map(repr, names))}. Fix the name, or remove the entry if this "
+                             "connection does not sync that stream.")
 
 
 def _plan(config: StripeConfig, configured: Mapping[str, Any], name: str) -> StreamPlan:
