@@ -72,6 +72,7 @@ class AirbyteWrite:
         self._sync = Sync(config, emitter, self._row_done, sync_id=catalog_sync_id(catalog))
         self._account_field = config.account_field
         self._default_account = config.stripe_account
+        self._missing_to_default = config.rows_without_account == "default_account"
         self._writers: dict[tuple[str, str | None], Writer] = {}  # (stream, account) -> its writer
         self._routes: dict[tuple[str, str | None], _Route] = {}  # (stream, namespace) as sent -> a configured stream
         self._tracker = StateTracker(self._echo_state)
@@ -146,7 +147,8 @@ class AirbyteWrite:
                 mapped = route.map(data)
                 writer = route.writer if route.writer is not None else self._default_writer(route)
             else:
-                account = account_of(data, self._account_field, self._default_account)
+                account = account_of(data, self._account_field, self._default_account,
+                                     missing_to_default=self._missing_to_default)
                 mapped = route.map(without_field(data, self._account_field))
                 writer = self._writer(route.key, account)
         except RowRejected as rejection:
