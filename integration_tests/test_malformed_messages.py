@@ -1,6 +1,7 @@
 """Messages whose shape is wrong (a RECORD's `record` that is text or a list, a `type` that is an object, a STATE
-whose `state` is not an object) are rejected or skipped with a reason, and the sync goes on: the good rows before
-and after them are written and every STATE due is echoed with its counts. Never a crash without STATE.
+whose `state` is not an object; for valmi, a `_valmi_sync_op` that is an object or a list) are rejected or skipped
+with a reason, and the sync goes on: the good rows before and after them are written and every STATE due is echoed
+with its counts. Never a crash without STATE.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import json
 
 from integration_tests.connector import catalog, record, state
+from integration_tests.test_valmi_write import SAMPLES, VALMI_ENV, rejects, states
 
 
 def _line(message: object) -> bytes:
@@ -40,3 +42,30 @@ def test_records_and_types_of_the_wrong_shape_are_rejected_or_skipped_and_the_sy
     ignored = [line for line in result.logs if line.startswith("Ignoring input messages")]
     assert any("{'name': 'RECORD'}" in line for line in ignored) and any("['RECORD']" in line for line in ignored)
     assert sum("Ignoring a STATE" in line for line in result.logs) == 2, result.logs
+
+
+def test_valmi_messages_of_the_wrong_shape_are_rejected_or_skipped_and_the_sync_goes_on(connector, config, server):
+    stream = '"valmi_app"."public"."users"'
+
+    def row(data: object) -> bytes:
+        return _line({"type": "RECORD", "record": {"stream": stream, "data": data}})
+
+    raw = b"".join([
+        row({"_valmi_meta": {"_valmi_sync_op": "upsert", "_valmi_row_num": 1}, "email": "before@example.com"}),
+        _line({"type": "RECORD", "record": "text where the record belongs"}),
+        _line({"type": {"name": "RECORD"}}),
+        row({"_valmi_meta": {"_valmi_sync_op": {"op": "upsert"}, "_valmi_row_num": 3}, "email": "op@example.com"}),
+        row({"_valmi_meta": {"_valmi_sync_op": ["upsert"], "_valmi_row_num": 4}, "email": "ops@example.com"}),
+        row({"_valmi_meta": "upsert", "email": "after@example.com"}),
+    ])
+    result = connector.run("write", config={**config, "run_time_args": {}}, env=VALMI_ENV, raw_input=raw,
+                           catalog=json.loads((SAMPLES / "catalog_upsert_by_email.json").read_text()),
+                           extra_args=["--destination_catalog",
+                                       str(SAMPLES / "destination_catalog_upsert_by_email.json")])
+
+    assert result.returncode == 0 and result.error is None, (result.error, result.stdout[-3000:])
+    assert sorted(c["email"] for c in server.customers()) == ["after@example.com", "before@example.com"]
+    codes = sorted(r["rejection_code"] for r in rejects(result))
+    assert codes == ["invalid_record", "invalid_sync_op", "invalid_sync_op"], codes
+    assert states(result)[-1]["finished"] is True
+    assert states(result)[-1]["records_delivered"] == {"upsert": 2, "reject": 3}

@@ -213,8 +213,9 @@ class ValmiWrite:
         mode = self._plan.mode
         if op is None:
             op = "update" if mode == "update" else "upsert"
-        if op not in SYNC_OPS:
-            raise RowRejected(f"_valmi_sync_op {op!r} is not one of upsert, update, delete", "invalid_sync_op")
+        if not isinstance(op, str) or op not in SYNC_OPS:  # an object or a list is no set member: never a crash
+            raise RowRejected(f"_valmi_sync_op {repr(op)[:80]} is not one of upsert, update, delete",
+                              "invalid_sync_op")
         if op == "delete":
             if mode != "mirror":
                 raise RowRejected(f"a delete row arrived in a {mode} sync; only mirror syncs delete Stripe objects",
