@@ -5,11 +5,13 @@ to the default account, and one account's trouble never stalls another account's
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
 
 from integration_tests.connector import catalog, record, state
+from integration_tests.test_valmi_write import SAMPLES, VALMI_ENV
 
 
 def _write(connector, config, rows: list[dict[str, Any]], **extra: Any):
@@ -118,3 +120,32 @@ def test_an_account_answering_429_does_not_stall_the_rows_of_another_account(con
     assert result.returncode == 0 and result.summary["created"] == 6, result.stdout[-2000:]
     assert _emails(server, slow) == [f"slow{i}@x.com" for i in range(3)]
     assert result.summary["rate_limited"] > 0
+
+
+# --- valmi: one sink, one account -----------------------------------------------------------------------------
+
+
+def _valmi(connector, config, **extra: Any):
+    row = {"type": "RECORD", "record": {"stream": '"valmi_app"."public"."users"', "data": {
+        "_valmi_meta": {"_valmi_sync_op": "upsert", "_valmi_row_num": 1}, "email": "v@example.com"}}}
+    return connector.run("write", config={**config, "run_time_args": {}, **extra}, env=VALMI_ENV,
+                         messages=[row], catalog=json.loads((SAMPLES / "catalog_upsert_by_email.json").read_text()),
+                         extra_args=["--destination_catalog",
+                                     str(SAMPLES / "destination_catalog_upsert_by_email.json")])
+
+
+def test_valmi_refuses_account_field_rather_than_writing_every_row_to_the_platform(connector, config, server):
+    account = server.create_account()
+    result = _valmi(connector, config, account_field="acct")
+    assert result.returncode != 0 and result.error["failure_type"] == "config_error", result.stdout[-2000:]
+    assert "account_field" in result.error["message"]
+    assert server.customers() == [] and server.customers(account=account) == []
+
+
+def test_valmi_with_a_stripe_account_the_key_cannot_use_is_a_config_error(connector, config, server):
+    account = server.create_account()
+    server.disconnect_account(account)
+    result = _valmi(connector, config, stripe_account=account)
+    assert result.returncode != 0 and result.error["failure_type"] == "config_error", result.stdout[-2000:]
+    assert "stripe_account" in result.error["message"] and account in result.error["message"]
+    assert server.customers() == []
