@@ -29,7 +29,7 @@ from destination_stripe.config_streams import (
     effective_stream,
     stream_problems,
 )
-from destination_stripe.config_unknown import unknown_options
+from destination_stripe.config_unknown import unknown_options, unknown_stream_keys
 from destination_stripe.config_urls import safe_url
 from destination_stripe.errors import ConfigurationError
 from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, object_named
@@ -166,8 +166,16 @@ class StripeConfig(BaseModel):
     account_field: str | None = _opt(
         None,
         "Stripe Connect: a row field holding the connected account (acct_...) the row is written to, so one sync "
-        "writes many accounts. Rows without it go to stripe_account (or the platform). Not sent to Stripe.",
-        examples=["stripe_account_id"], order=11, title="Connected account field",
+        "writes many accounts; dotted for a nested field (tenant.stripe_account). A row without it is rejected "
+        "(missing_account) unless rows_without_account says otherwise. Not sent to Stripe.",
+        examples=["stripe_account_id", "tenant.stripe_account"], order=11, title="Connected account field",
+    )
+    rows_without_account: Literal["reject", "default_account"] = _opt(
+        "reject",
+        "Stripe Connect, with account_field: a row whose account field is absent, null or empty is rejected "
+        "(reject, code missing_account: never written to an account it did not name), or written to stripe_account, "
+        "or to the platform's own account when stripe_account is unset (default_account).",
+        examples=["reject", "default_account"], order=27, title="Rows without an account",
     )
     rejected_records_path: str | None = _opt(
         None,
@@ -293,6 +301,17 @@ class StripeConfig(BaseModel):
         return raw
 
     @model_validator(mode="after")
+    def _routing(self) -> StripeConfig:
+        """account_field is a dotted path; rows_without_account only means something with it."""
+        field = self.account_field
+        if field is not None and not all(part.strip() for part in field.split(".")):
+            raise ValueError(f"account_field: {field!r} is not a field name or a dotted path (tenant.stripe_account)")
+        if self.rows_without_account != "reject" and field is None:
+            raise ValueError("rows_without_account applies to rows routed by account_field, which is not set: set "
+                             "account_field, or remove rows_without_account (stripe_account alone routes every row)")
+        return self
+
+    @model_validator(mode="after")
     def _identities_and_mappings(self) -> StripeConfig:
         """match_on and field_mapping make sense for the object they apply to, per stream and as defaults."""
         problems: list[str] = []
@@ -359,6 +378,11 @@ def load_config(raw: Any) -> StripeConfig:
     """Validate a config dict, turning pydantic's report into one message that names each bad field."""
     if not isinstance(raw, dict):
         raise ConfigurationError("The config must be a JSON object.")
+    unknown_in_streams = unknown_stream_keys(raw, StreamSettings.model_fields, MeterEventOptions.model_fields)
+    if unknown_in_streams:
+        raise ConfigurationError("Invalid configuration: streams entries have option(s) this connector does not "
+                                 f"have: {', '.join(unknown_in_streams)}. A stream's settings must be spelt exactly: "
+                                 "an ignored one would write the stream with the defaults.")
     try:
         config = StripeConfig.model_validate(raw)
     except ValidationError as error:

@@ -42,13 +42,15 @@ def test_rows_are_routed_to_the_account_their_field_names_and_the_field_is_not_w
     rows = [{"email": "same@x.com", "name": "In first", "acct": first_account},
             {"email": "same@x.com", "name": "In second", "acct": second_account},
             {"email": "only@x.com", "name": "Platform"}]
-    result = _write(connector, config, rows, account_field="acct", unmapped_fields="metadata")
+    result = _write(connector, config, rows, account_field="acct", unmapped_fields="metadata",
+                    rows_without_account="default_account")
     assert result.returncode == 0 and result.summary["created"] == 3, result.stdout[-2000:]
     for account, name in ((first_account, "In first"), (second_account, "In second")):
         [customer] = server.customers(account=account)
         assert customer["name"] == name and "acct" not in customer.get("metadata", {})
     assert _emails(server, None) == ["only@x.com"]
-    again = _write(connector, config, rows, account_field="acct", unmapped_fields="metadata")
+    again = _write(connector, config, rows, account_field="acct", unmapped_fields="metadata",
+                   rows_without_account="default_account")
     assert again.summary["unchanged"] == 3 and again.summary["writes"] == 0, again.summary
 
 

@@ -33,11 +33,16 @@ def test_shared_limits_keep_one_limiter_for_every_account() -> None:
     assert sync.accounts.gateway("acct_1") is sync.accounts.gateway("acct_2") is sync.gateway
 
 
-def test_a_row_goes_to_its_field_then_the_configured_account_then_the_platform() -> None:
+def test_a_row_goes_to_its_field_and_without_it_to_the_default_account_only_when_the_config_says_so() -> None:
     assert account_of({"acct": "acct_9"}, "acct", "acct_1") == "acct_9"
-    assert account_of({"acct": "  "}, "acct", "acct_1") == "acct_1"
-    assert account_of({}, "acct", None) is None
+    assert account_of({"t": {"acct": "acct_9"}}, "t.acct", None) == "acct_9"
+    assert account_of({"acct": "  "}, "acct", "acct_1", missing_to_default=True) == "acct_1"
+    assert account_of({}, "acct", None, missing_to_default=True) is None
     assert account_of({"acct": "acct_9"}, None, "acct_1") == "acct_1"
+    for record in ({}, {"acct": None}, {"acct": "  "}, {"t": "acct_9"}):
+        with pytest.raises(RowRejected) as missing:
+            account_of(record, "acct" if "t" not in record else "t.acct", "acct_1")
+        assert missing.value.code == "missing_account"
     with pytest.raises(RowRejected) as refused:
         account_of({"acct": 42}, "acct", None)
     assert refused.value.code == "invalid_account"
@@ -47,6 +52,10 @@ def test_the_routing_field_is_not_part_of_what_is_written() -> None:
     record = {"acct": "acct_9", "email": "a@x.com"}
     assert without_field(record, "acct") == {"email": "a@x.com"}
     assert without_field(record, None) is record
+    nested = {"t": {"acct": "acct_9", "plan": "gold"}, "u": {"acct": "acct_9"}, "email": "a@x.com"}
+    assert without_field(nested, "t.acct") == {"t": {"plan": "gold"}, "u": {"acct": "acct_9"}, "email": "a@x.com"}
+    assert without_field(nested, "u.acct") == {"t": {"acct": "acct_9", "plan": "gold"}, "email": "a@x.com"}
+    assert without_field(nested, "v.acct") is nested
 
 
 def test_stripe_account_must_look_like_an_account_id() -> None:

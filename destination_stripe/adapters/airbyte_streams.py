@@ -3,10 +3,13 @@
 - The object: the stream's `destination_object_name` (data activation), else the config's `streams` entry for the
   stream, else the config's `object` (default customer).
 - The identity: in data activation the matching key the user picked (the stream's `primary_key`: `id`, an identity
-  field such as `email`, `metadata.<key>` or the configured metadata key); otherwise the stream's `match_on`, and a
-  primary key only names the record field holding the identifier (PyAirbyte's `id` is a warehouse id, not Stripe's).
-- The operation: from `destination_sync_mode`, or the stream's `default_operation` for `append`. `overwrite` is
-  refused before any write (spec.py does not offer it): it would mean deleting every object the sync did not send.
+  field such as `email`, `metadata.<key>` or the configured metadata key), and for an insert without one the
+  stream's own match_on, else the top-level one if it fits the object, else the object's own identity (a top-level
+  `email` meant for customers is never forced on a product); otherwise the stream's `match_on`, and a primary key
+  only names the record field holding the identifier (PyAirbyte's `id` is a warehouse id, not Stripe's).
+- The operation: from `destination_sync_mode`; `append` is an insert (create) in data activation, as discover
+  advertises it, and the stream's `default_operation` otherwise. `overwrite` is refused before any write (spec.py
+  does not offer it): it would mean deleting every object the sync did not send.
 Every problem is a config error naming the stream and the field.
 """
 
@@ -16,8 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from destination_stripe.adapters.discover import AIRBYTE_OPERATIONS
 from destination_stripe.config import EffectiveStream, StripeConfig
 from destination_stripe.config_meter import MeterEventOptions, mapping_problems, with_mapping
+from destination_stripe.config_unknown import closest
 from destination_stripe.core.checkpoints import stream_key
 from destination_stripe.core.mapping import MappingRules, RowMapper
 from destination_stripe.core.meter_events import EventMapper
@@ -25,6 +30,7 @@ from destination_stripe.core.writer import Operation
 from destination_stripe.errors import ConfigurationError
 from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, ObjectDescription, object_named
 
+ACTIVATION_OPERATIONS: dict[str, Operation] = dict(AIRBYTE_OPERATIONS)  # what discover advertises each mode as
 SYNC_MODE_OPERATIONS: dict[str, Operation | None] = {
     "append_dedup": "upsert",
     "update": "update",
@@ -58,7 +64,23 @@ def plan_streams(config: StripeConfig, catalog: Mapping[str, Any]) -> dict[str, 
         stream = configured.get("stream") or {}
         plan = _plan(config, configured, str(stream.get("name") or "?"))
         plans[stream_key({"name": plan.name, "namespace": stream.get("namespace")})] = plan
+    _check_entries_name_streams(config, [plan.name for plan in plans.values()])
     return plans
+
+
+def _check_entries_name_streams(config: StripeConfig, names: list[str]) -> None:
+    """Every `streams` entry names a stream of the catalog: a misspelt name would leave its stream on the defaults
+    (customers, matched by email), writing the rows as another object than the user configured."""
+    unmatched = [entry.name for entry in config.streams if entry.name not in names]
+    if not unmatched:
+        return
+    described = []
+    for name in unmatched:
+        near = closest(name, names)
+        described.append(f"{name!r}" + (f" (did you mean {near!r}?)" if near else ""))
+    raise ConfigurationError(f"streams: {', '.join(described)} names no stream of the configured catalog, whose "
+                             f"streams are {', '.join(map(repr, names))}. Fix the name, or remove the entry if this "
+                             "connection does not sync that stream.")
 
 
 def _plan(config: StripeConfig, configured: Mapping[str, Any], name: str) -> StreamPlan:
@@ -72,11 +94,17 @@ def _plan(config: StripeConfig, configured: Mapping[str, Any], name: str) -> Str
     if mode not in SYNC_MODE_OPERATIONS:
         reason = REFUSED_SYNC_MODES.get(mode, "supported: " + ", ".join(SYNC_MODE_OPERATIONS))
         raise ConfigurationError(f"Stream {name!r}: destination_sync_mode {mode!r} is not supported: {reason}")
-    operation: Operation = SYNC_MODE_OPERATIONS[mode] or settings.default_operation
+    # In data activation the mode is the operation discover advertised for it (append: insert); elsewhere append
+    # takes the stream's default_operation.
+    operation: Operation = (ACTIVATION_OPERATIONS[mode] if object_name else SYNC_MODE_OPERATIONS[mode]) \
+        or settings.default_operation
     primary_key = configured.get("primary_key") or []
     if obj.insert_only:
         return _event_plan(name, obj, mode, settings, primary_key)
-    match_on = _match_on(name, obj, settings, primary_key if object_name else [])
+    if object_name:
+        match_on = _activation_match_on(name, obj, settings, _own_match_on(config, name), primary_key)
+    else:
+        match_on = _parse(name, obj, settings.match_on, "match_on")
     problems = obj.mapping_problems(settings.field_mapping, operation)
     if problems:
         raise ConfigurationError(f"Stream {name!r} ({obj.name}, {operation}): field_mapping: " + "; ".join(problems))
@@ -91,19 +119,43 @@ def _plan(config: StripeConfig, configured: Mapping[str, Any], name: str) -> Str
     return StreamPlan(name=name, obj=obj, match_on=match_on, operation=operation, mapper=RowMapper(rules))
 
 
-def _match_on(name: str, obj: ObjectDescription, settings: EffectiveStream, activation_key: list[Any]) -> MatchOn:
-    """The stream's identity: the matching key picked in data activation, else its configured match_on."""
-    configured = _parse(name, obj, settings.match_on, "match_on")
-    if len(activation_key) != 1:
+def _own_match_on(config: StripeConfig, name: str) -> str | None:
+    """The match_on the stream's own `streams` entry sets (None: it sets none, the top-level default applies)."""
+    return next((s.match_on for s in config.streams if s.name == name and s.match_on), None)
+
+
+def _activation_match_on(name: str, obj: ObjectDescription, settings: EffectiveStream, own: str | None,
+                         activation_key: list[Any]) -> MatchOn:
+    """The identity of a data activation stream: the matching key the user picked (the stream's primary key); without
+    one (append, an insert), the stream's own match_on, else the top-level one where it fits the object, else the
+    object's own identity. A top-level default meant for another object (email, for a product) is never forced on
+    this one; a match_on the user set for this very stream is, and a mistake in it is a config error."""
+    if len(activation_key) == 1:
+        path = [str(part) for part in activation_key[0]]
+        configured = _fits(obj, settings.match_on)
+        if len(path) == 2 and path[0] == "metadata":
+            return _parse(name, obj, f"metadata.{path[1]}", "primary_key")
+        if len(path) == 1 and configured is not None and configured.kind == "metadata" \
+                and path[0] == configured.metadata_key:
+            return configured
+        if len(path) == 1 and (path[0] == "id" or path[0] in obj.field_identities):
+            return _parse(name, obj, path[0], "primary_key")
+        if configured is None:
+            raise ConfigurationError(f"Stream {name!r} ({obj.name}): primary_key {activation_key!r} is not a matching "
+                                     f"key of a {obj.name}: use one that discover offers (id, "
+                                     f"{', '.join([*obj.field_identities, 'metadata.<key>'])}).")
         return configured
-    path = [str(part) for part in activation_key[0]]
-    if len(path) == 2 and path[0] == "metadata":
-        return _parse(name, obj, f"metadata.{path[1]}", "primary_key")
-    if len(path) == 1 and configured.kind == "metadata" and path[0] == configured.metadata_key:
-        return configured
-    if len(path) == 1 and (path[0] == "id" or path[0] in obj.field_identities):
-        return _parse(name, obj, path[0], "primary_key")
-    return configured
+    if own is not None:
+        return _parse(name, obj, own, "match_on")
+    fitting = _fits(obj, settings.match_on)
+    return fitting if fitting is not None else obj.parse_match_on(next(iter(obj.field_identities), "id"))
+
+
+def _fits(obj: ObjectDescription, text: str) -> MatchOn | None:
+    try:
+        return obj.parse_match_on(text)
+    except ValueError:
+        return None
 
 
 def _parse(name: str, obj: ObjectDescription, text: str, what: str) -> MatchOn:

@@ -46,6 +46,25 @@ def _cache_key(stream: Any, namespace: Any) -> tuple[str, str | None] | None:
     return None
 
 
+def _json_type(value: Any) -> str:
+    return {str: "text", list: "a list", bool: "a boolean"}.get(type(value), "a number")
+
+
+def state_problem(message: Mapping[str, Any]) -> str | None:
+    """Why a STATE message cannot be tracked and echoed (None: it can). A STREAM state names its stream in an object;
+    any state is an object (absent: a legacy STATE, counted like a GLOBAL one)."""
+    body = message.get("state")
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        return f"its state is {_json_type(body)}, not a JSON object"
+    if body.get("type") == "STREAM":
+        stream = body.get("stream")
+        if not isinstance(stream, dict) or not isinstance(stream.get("stream_descriptor") or {}, dict):
+            return "a STREAM state names its stream in stream.stream_descriptor, an object"
+    return None
+
+
 class AirbyteWrite:
     def __init__(self, config: StripeConfig, catalog: Mapping[str, Any], emitter: Emitter) -> None:
         self._plans = plan_streams(config, catalog)
@@ -53,6 +72,7 @@ class AirbyteWrite:
         self._sync = Sync(config, emitter, self._row_done, sync_id=catalog_sync_id(catalog))
         self._account_field = config.account_field
         self._default_account = config.stripe_account
+        self._missing_to_default = config.rows_without_account == "default_account"
         self._writers: dict[tuple[str, str | None], Writer] = {}  # (stream, account) -> its writer
         self._routes: dict[tuple[str, str | None], _Route] = {}  # (stream, namespace) as sent -> a configured stream
         self._tracker = StateTracker(self._echo_state)
@@ -86,13 +106,24 @@ class AirbyteWrite:
             return
         kind = message.get("type") if isinstance(message, dict) else None
         if kind == "RECORD":
-            self._record(message.get("record") or {})
+            body = message.get("record")
+            if body is None or isinstance(body, dict):
+                self._record(body or {})
+            else:  # text or a list where the record object belongs: one bad row, counted by the next STATE
+                self._reject_now(None, "", body, RowRejected(f"the RECORD's record is {_json_type(body)}, not a JSON "
+                                                             "object", "invalid_record"))
         elif kind == "STATE":
-            self._tracker.state_received(message, records_before=self._seq)
-        elif kind not in self._ignored_types:
-            self._ignored_types.add(str(kind))
-            self._emitter.log("WARN", f"Ignoring input messages of type {kind!r}: a destination reads RECORD and "
-                                      "STATE messages only.")
+            problem = state_problem(message)
+            if problem is None:
+                self._tracker.state_received(message, records_before=self._seq)
+            else:  # never echoed (it could not carry its counts): the rows before it count toward the next STATE
+                self._emitter.log("WARN", f"Ignoring a STATE message (id {str(message.get('id'))[:40]}): {problem}.")
+        else:
+            shown = repr(kind)[:80]  # any JSON value: an object or a list is no set member, its text is
+            if shown not in self._ignored_types:
+                self._ignored_types.add(shown)
+                self._emitter.log("WARN", f"Ignoring input messages of type {shown}: a destination reads RECORD and "
+                                          "STATE messages only.")
 
     def _record(self, record: Mapping[str, Any]) -> None:
         stream, namespace = record.get("stream"), record.get("namespace")
@@ -116,7 +147,8 @@ class AirbyteWrite:
                 mapped = route.map(data)
                 writer = route.writer if route.writer is not None else self._default_writer(route)
             else:
-                account = account_of(data, self._account_field, self._default_account)
+                account = account_of(data, self._account_field, self._default_account,
+                                     missing_to_default=self._missing_to_default)
                 mapped = route.map(without_field(data, self._account_field))
                 writer = self._writer(route.key, account)
         except RowRejected as rejection:

@@ -24,7 +24,7 @@ from typing import Any
 
 from destination_stripe.config import StripeConfig
 from destination_stripe.objects import CUSTOMER, OBJECTS, ObjectDescription
-from destination_stripe.objects.params import Operation, ParamSpec
+from destination_stripe.objects.params import Operation, ParamSpec, param_schema
 
 VALMI_ENV = "VALMI_ENTRYPOINT"
 
@@ -89,8 +89,12 @@ def matching_keys(config: StripeConfig, operation: Operation, obj: ObjectDescrip
 
 
 def operation_schema(config: StripeConfig, operation: Operation, obj: ObjectDescription = CUSTOMER) -> dict[str, Any]:
-    """The JSON schema of a record for `operation`, with the metadata external id as a field of its own."""
+    """The JSON schema of a record for `operation`, with the metadata external id as a field of its own and every
+    identity field a row may be matched on (a promotion code's `code` in update mode, though it cannot change)."""
     schema = obj.json_schema(operation)
+    if operation != "create":
+        for name in obj.field_identities:
+            schema["properties"].setdefault(name, param_schema(obj.params[name]))
     field = metadata_key_field(config, obj)
     if field is not None:
         schema["properties"][field] = {

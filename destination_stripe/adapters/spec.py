@@ -19,7 +19,7 @@ SUPPORTED_SYNC_MODES = ["append", "append_dedup", "update", "soft_delete"]
 # The form's cards, in order: (id, title, top-level options). Every option is in exactly one; a new option must be
 # added here (unit_tests/test_spec.py fails until it is).
 GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("account", "Stripe account", ("api_key", "api_base", "stripe_account", "account_field")),
+    ("account", "Stripe account", ("api_key", "api_base", "stripe_account", "account_field", "rows_without_account")),
     ("objects", "What each stream writes", (
         "object", "match_on", "default_operation", "field_mapping", "unmapped_fields", "null_handling", "streams",
         "meter_event", "meter_event_transport", "dry_run",

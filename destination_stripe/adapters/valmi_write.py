@@ -123,12 +123,17 @@ class ValmiWrite:
         self._emitter = emitter
         args = plan.run_time_args
         self._committed_rows = plan.resume_after_chunk * args.chunk_size
+        if config.account_field is not None:  # one sink, one account: never route silently to the platform
+            raise ConfigurationError("account_field: a valmi sync writes one sink into one account; rows cannot be "
+                                     "routed by a field. Set stripe_account instead, or remove account_field.")
         self._sync = Sync(config.model_copy(update=plan.config_updates), emitter, self._row_done,
                           max_retries=args.max_retries, timeout_s=args.http_timeout)
-        try:
-            self._writer = self._sync.writer_for(plan.obj, plan.match_on, config.stripe_account)
-        except RowRejected as refused:  # the configured connected account cannot be used: nothing can be written
-            raise ConfigurationError(f"stripe_account: {refused.reason}") from None
+        # The configured connected account is proven usable before any row: every row goes there, so a refusal
+        # means nothing can be written.
+        refused = self._sync.accounts.problem(config.stripe_account, plan.obj)
+        if refused is not None:
+            raise ConfigurationError(f"stripe_account: {refused.reason}")
+        self._writer = self._sync.writer_for(plan.obj, plan.match_on, config.stripe_account)
         self._tracker = ChunkTracker(self._emit, chunk_size=args.chunk_size,
                                      records_per_metric=args.records_per_metric,
                                      first_chunk_id=plan.resume_after_chunk + 1)
@@ -213,8 +218,9 @@ class ValmiWrite:
         mode = self._plan.mode
         if op is None:
             op = "update" if mode == "update" else "upsert"
-        if op not in SYNC_OPS:
-            raise RowRejected(f"_valmi_sync_op {op!r} is not one of upsert, update, delete", "invalid_sync_op")
+        if not isinstance(op, str) or op not in SYNC_OPS:  # an object or a list is no set member: never a crash
+            raise RowRejected(f"_valmi_sync_op {repr(op)[:80]} is not one of upsert, update, delete",
+                              "invalid_sync_op")
         if op == "delete":
             if mode != "mirror":
                 raise RowRejected(f"a delete row arrived in a {mode} sync; only mirror syncs delete Stripe objects",

@@ -11,7 +11,9 @@ What a record becomes, in order (later steps win on the same path; objects merge
    (`objects.metadata.flat_metadata_key`); only keys the row itself puts in its `metadata` object are taken
    literally.
    A mapped or identity source consumes exactly its own path: `address.street_name -> address.line1` takes
-   `street_name` out of `address`, and the rest of `address` still passes through by name.
+   `street_name` out of `address`, and the rest of `address` still passes through by name. An identity field that
+   is a param other than the one the identifier fills (a primary key `email` while matching on a metadata key) is
+   not consumed: it only says where the identifier is read, and the param is still sent.
 2. `field_mapping` sources (dotted into nested objects; a literal top-level key containing the dot wins).
 3. The identifier: never sent for match_on id (Stripe chooses ids), sent as its field for a field identity (a
    Customer's `email`), and set at `metadata[<key>]` for metadata.<key>.
@@ -119,6 +121,16 @@ def _read(record: Mapping[str, Any], literal: str, parts: tuple[str, ...]) -> An
     return value
 
 
+def _sent_apart(identity_field: str, match_on: MatchOn, obj: ObjectDescription) -> bool:
+    """Whether the identity field is a param of its own besides naming the identifier: a primary key `email` while
+    matching on metadata.external_id only says where the identifier is read, and the row's email is still sent.
+    Where the identifier itself becomes that param (matching on email, or on a chosen id) it is sent once, by
+    `_identify`."""
+    if identity_field not in obj.params:
+        return False
+    return identity_field != (match_on.field if match_on.kind == "field" else "id")
+
+
 def _always_dropped(key: str) -> bool:
     return key.startswith(("_airbyte", "_ab_")) or key == "_valmi_meta"
 
@@ -174,7 +186,8 @@ class RowMapper:
             else:
                 consumed.add(head)
 
-        consume(rules.identity_field)
+        if not _sent_apart(rules.identity_field, rules.match_on, obj):
+            consume(rules.identity_field)
         for source, target in rules.field_mapping.items():
             parts = tuple(source.split("."))
             consume(source)

@@ -75,17 +75,20 @@ class Sync:
 
     def writer_for(self, obj: ObjectDescription, match_on: MatchOn, account: str | None = None,
                    meter: MeterEventOptions | None = None) -> Writer:
-        """The writer of `obj` matched on `match_on` in `account` (None: the platform); RowRejected when the
-        account cannot be used (checked once per account). Meter events (`meter`): `match_on` is how their rows
-        name the customer. Main thread only."""
+        """The writer of `obj` matched on `match_on` in `account` (None: the platform). Whether the account can be
+        used is asked once per account, on a thread of its own: a writer's rows wait for the answer on its pool
+        (rejected if the account is refused), so one account's trouble never stalls the input. Meter event sinks
+        still wait for it here, and raise RowRejected when the account is refused. Meter events (`meter`):
+        `match_on` is how their rows name the customer. Main thread only."""
         key = (account, obj.name, str(match_on) if meter is None
                else f"{match_on}>{meter.customer_payload_key}>{meter.transport}")
         writer = self._writers.get(key)
         if writer is None:
-            problem = self.accounts.problem(account, CUSTOMER if obj.insert_only else obj)
-            if problem is not None:
-                raise problem
+            gate = self.accounts.probe(account, CUSTOMER if obj.insert_only else obj)
             if obj.insert_only:
+                refused = gate.result() if gate is not None else None  # event sinks take no gate (yet)
+                if refused is not None:
+                    raise refused
                 writer = self._writers[key] = self._event_sink(match_on, account,  # type: ignore[assignment]
                                                                meter or self.config.meter_event)
                 return writer
@@ -103,6 +106,7 @@ class Sync:
                 on_done=self._on_done,
                 log=self.emitter.log,
                 stop=self.stop,
+                gate=gate,
             )
         return writer
 

@@ -26,7 +26,7 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from destination_stripe.core.apply import RowApplier
@@ -76,8 +76,12 @@ class Writer:
     """Writes one kind of object (the `ObjectApi`'s description) with one identity rule (`settings.match_on`)."""
 
     def __init__(self, *, api: ObjectApi, settings: WriterSettings, on_done: DoneCallback, log: Log,
-                 stop: Stop | None = None, applier: Applier | None = None) -> None:
+                 stop: Stop | None = None, applier: Applier | None = None,
+                 gate: Future[RowRejected | None] | None = None) -> None:
         self._api = api
+        # Whether the account can be written to (a Connect account's probe, still running on a thread of its own):
+        # rows wait for it on the pool's threads, never on the thread reading the input; a refusal rejects them.
+        self._gate = gate
         self._obj = api.obj
         self._settings = settings
         self._on_done = on_done
@@ -206,6 +210,8 @@ class Writer:
         (metadata identifiers).
         """
         settings = self._settings
+        if self._gate is not None and self._gate.result() is not None:
+            return None  # an account that cannot be written to: its rows are rejected, nothing to page
         capped = settings.identity_index == "auto" and settings.match_on.kind != "metadata"
         obj = self._obj
         index = IndexFinder(obj, settings.match_on, max_pages=settings.index_max_pages if capped else None)
@@ -243,18 +249,21 @@ class Writer:
             self._pool.submit(self._run, row)
 
     def _needs_no_io(self, row: Row) -> bool:
-        """A dry-run row whose object is found in memory (or that creates) never waits on Stripe."""
-        return self._settings.dry_run and (row.operation == "create" or isinstance(self._finder, IndexFinder))
+        """A dry-run row whose object is found in memory (or that creates) never waits on Stripe (nor on a probe)."""
+        return self._settings.dry_run and (row.operation == "create" or isinstance(self._finder, IndexFinder)) \
+            and (self._gate is None or self._gate.done())
 
     def _run(self, row: Row) -> None:
         if self._stop.error is not None:
             return
         try:
-            for wait in row.waits:
-                resolved = wait()
-                if resolved is not None:
-                    row.resolve(*resolved)
-            outcome, rejection = self._process(row)
+            refused = self._gate.result() if self._gate is not None else None
+            if refused is None:
+                for wait in row.waits:
+                    resolved = wait()
+                    if resolved is not None:
+                        row.resolve(*resolved)
+            outcome, rejection = self._process(row) if refused is None else ("rejected", refused)
             with self._idle:
                 self.counts[outcome] += 1
             self._on_done(row, outcome, rejection)

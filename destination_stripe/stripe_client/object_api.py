@@ -155,20 +155,57 @@ class ObjectApi:
     def _expanding(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**params, "expand": self._expand} if self._expand else params
 
-    # --- the key's permission -------------------------------------------------------------------------------------
+    # --- the key's permission (check: every probe changes nothing) ------------------------------------------------
 
     def check_key_can_write(self) -> str | None:
-        """Prove read and write permission without changing anything; a note for the log, or None.
+        """Prove read and write permission without changing anything; a note for the log, or None."""
+        self.probe_read()
+        return self.probe_write()
 
-        Listing one object proves read access; updating an id that cannot exist answers 404 when the key may write
-        (nothing changes) and 403 when it may not. Any other refusal of that update (a 400 from a server that
-        rejects the empty update before looking the id up) still means the key was accepted: permission comes first.
-        """
+    def probe_read(self) -> None:
+        """Listing one object proves read access (403 when the key lacks it)."""
         self.list_page(limit=1)
+
+    def probe_write(self) -> str | None:
+        """Prove write permission without changing anything; a note for the log, or None.
+
+        Updating an id that cannot exist answers 404 when the key may write (nothing changes) and 403 when it may
+        not. Any other refusal of that update (a 400 from a server that rejects the empty update before looking the
+        id up) still means the key was accepted: permission comes first. An insert-only object (a meter event) has
+        no update: a create without its required params is refused 400 when the key may write, and nothing can be
+        recorded."""
+        key = f"destination-stripe-check-{uuid.uuid4()}"
         try:
-            self.update(f"{self.obj.id_prefix}destinationstripecheck0", {"metadata": {}},
-                        idempotency_key=f"destination-stripe-check-{uuid.uuid4()}")
+            if self.obj.insert_only:
+                self.create({}, idempotency_key=key)
+            else:
+                self.update(f"{self.obj.id_prefix}destinationstripecheck0", {"metadata": {}}, idempotency_key=key)
         except RowRejected as refused:
+            if self.obj.insert_only:
+                return None  # the expected answer: the params are missing, the permission is there
             return (f"the write probe (an empty update of a {self.obj.name} that does not exist) was refused with "
                     f"{refused.code}: {refused.reason}; the key itself was accepted")
         return None
+
+    def probe_events_read(self) -> None:
+        """One page of one event proves the key may read events (what settles a create that answered 500)."""
+        events = self.gateway.client.v1.events
+        self.gateway.call(EVENTS, lambda: events.list({"limit": 1}, self._options))
+
+
+METERS = "GET /v1/billing/meters"
+
+
+def active_meter_event_names(gateway: StripeGateway, account: str | None = None, *, max_pages: int = 10) -> set[str]:
+    """The event names of the account's active billing meters (a meter event names its meter by event name)."""
+    meters = gateway.client.v1.billing.meters
+    options: dict[str, Any] = {"stripe_account": account} if account else {}
+    params: dict[str, Any] = {"status": "active", "limit": 100}
+    names: set[str] = set()
+    for _ in range(max_pages):
+        page = gateway.call(METERS, lambda p=dict(params): meters.list(p, options))  # type: ignore[misc]
+        names.update(meter.event_name for meter in page.data)
+        if not page.has_more or not page.data:
+            break
+        params["starting_after"] = page.data[-1].id
+    return names

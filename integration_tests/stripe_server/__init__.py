@@ -80,7 +80,8 @@ decides); whether an errored v2 event takes its identifier (here: no); the error
 
 What differs from Stripe (users of the server must know):
 
-* Meter events. Meters exist only once seeded (``ServerControl.seed_meters``; no ``/v1/billing/meters``, no event
+* Meter events. Meters exist only once seeded (``ServerControl.seed_meters``; ``GET /v1/billing/meters`` lists them,
+  :mod:`.meter_list`, but nothing creates or changes them through the API; no event
   summaries, nothing is aggregated or invoiced). v1 validates synchronously (meter, customer, whole-number value,
   timestamp within 35 days past / 5 minutes ahead, identifier unique for 24 hours, shared with v2) and allows one
   call at a time per (customer, meter) (409). Live mode: v1 has its own 1,000/s bucket and the stream its own
@@ -112,7 +113,8 @@ What differs from Stripe (users of the server must know):
   the *current* object, customers deleted since are left out. Lag changes beyond 60 s are approximate.
 * Key conventions (Stripe has none of these): restricted ``rk_`` keys containing ``readonly`` cannot write,
   containing ``nocustomers`` cannot touch customers (likewise ``noproducts``, ``noprices``, ``nocoupons``,
-  ``nopromotion_codes``), containing ``noevents`` cannot read events; ``sk_`` keys are never restricted. Keys need
+  ``nopromotion_codes``, ``nometer_events`` for the meter event endpoints and ``nobilling_meters`` for the meter
+  list), containing ``noevents`` cannot read events; ``sk_`` keys are never restricted. Keys need
   at least 8 characters of ``[A-Za-z0-9_]`` after ``sk_test_`` etc.
 * Connect: connected accounts exist only once created with ``ServerControl.create_account`` (for both modes by
   default); ``set_account_state`` makes one ``disconnected`` or ``deleted``. Each account (and the platform) has

@@ -9,7 +9,8 @@ Key conventions of this server (Stripe has no such names; they let tests exercis
 * a *restricted* (``rk_``) key containing ``readonly`` may read but every write answers 403;
 * a restricted key containing ``nocustomers`` answers 403 on every customer endpoint;
 * a restricted key containing ``noevents`` answers 403 on the event endpoints (Stripe's ``rak_event_read``);
-  likewise ``noproducts``, ``noprices``, ``nocoupons`` and ``nopromotion_codes`` for those objects (the message
+  likewise ``noproducts``, ``noprices``, ``nocoupons``, ``nopromotion_codes``, ``nometer_events`` (the meter event
+  endpoints) and ``nobilling_meters`` (``GET /v1/billing/meters``) for those objects (the message
   names ``rak_<object>_read``/``_write``; Stripe's own permission names for these objects were not checked).
   Secret (``sk_``) keys always have full access, whatever they contain.
 """

@@ -77,6 +77,7 @@ METER_EVENT_ENDPOINTS = (
     "POST /v2/billing/meter_event_session",
     "POST /v2/billing/meter_event_stream",
 )
+METER_ENDPOINTS = ("GET /v1/billing/meters",)
 ENDPOINTS = (
     CUSTOMER_ENDPOINTS
     + EVENT_ENDPOINTS
@@ -85,6 +86,7 @@ ENDPOINTS = (
     + COUPON_ENDPOINTS
     + PROMOTION_CODE_ENDPOINTS
     + METER_EVENT_ENDPOINTS
+    + METER_ENDPOINTS
 )
 _KEYS = frozenset({"kind", "endpoint", "methods", "account", "probability", "count", "skip", "reason", "applied",
                    "duration_s"})

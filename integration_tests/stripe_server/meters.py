@@ -1,6 +1,7 @@
 """Billing meters and the meter events recorded against them, per :class:`~.accounts.Scope`, under one lock.
 
-Meters exist only once seeded through the control API (there is no ``/v1/billing/meters`` here): each has an
+Meters exist only once seeded through the control API (``GET /v1/billing/meters`` lists them, :mod:`.meter_list`;
+nothing creates or changes them through the API): each has an
 ``event_name`` (unique per scope), the payload key naming the customer (``customer_mapping.event_payload_key``,
 default ``stripe_customer_id``) and the one holding the value (``value_settings.event_payload_key``, default
 ``value``), and a status (``active``, or ``inactive`` for a deactivated meter).

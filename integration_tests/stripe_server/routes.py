@@ -6,8 +6,9 @@ store, which records their events; ``GET /v1/events`` and ``GET /v1/events/{id}`
 acts on the request's :class:`~.accounts.Scope` (key mode and Connect account).
 
 Meter events (``/v1/billing/meter_events``, ``/v1/billing/meter_event_adjustments``,
-``/v2/billing/meter_event_session``, ``/v2/billing/meter_event_stream``) are matched by exact path; the v2 ones
-take JSON (see :mod:`.meter_stream`).
+``/v2/billing/meter_event_session``, ``/v2/billing/meter_event_stream``) and the meter list (``GET
+/v1/billing/meters``, :mod:`.meter_list`) are matched by exact path; the v2 ones take JSON (see
+:mod:`.meter_stream`).
 
 ``/v1/products/search`` and ``/v1/prices/search`` exist on Stripe but not here: they answer 404 "Unrecognized
 request URL" rather than being taken for an object id.
@@ -28,6 +29,7 @@ from .accounts import Scope
 from .errors import ApiError, invalid_string, param_error
 from .events import EventLog, EventQuery, RequestOrigin
 from .meter_events import METER_EVENT_ADJUSTMENT_CREATE, METER_EVENT_CREATE, cancel_event, create_event
+from .meter_list import METER_LIST, list_meters
 from .meter_stream import create_session, stream
 from .search import parse_query
 from .store import CustomerStore, ListQuery
@@ -127,6 +129,7 @@ _EXACT: dict[tuple[str, str], Route] = {
         resource="meter_event",
         one_per_customer_and_meter=True,
     ),
+    ("GET", "/v1/billing/meters"): Route("GET /v1/billing/meters", METER_LIST, False, resource="billing_meter"),
     ("POST", "/v1/billing/meter_event_adjustments"): Route(
         "POST /v1/billing/meter_event_adjustments", METER_EVENT_ADJUSTMENT_CREATE, True, resource="meter_event"
     ),
@@ -226,6 +229,7 @@ def _catalog_handlers(collection: str, kind: str) -> dict[str, Handler]:
 _HANDLERS: dict[str, Handler] = {
     "POST /v1/billing/meter_events": lambda st, sc, r, p, o: create_event(st, sc, p),
     "POST /v1/billing/meter_event_adjustments": lambda st, sc, r, p, o: cancel_event(st, sc, p),
+    "GET /v1/billing/meters": lambda st, sc, r, p, o: list_meters(st, sc, p),
     "POST /v2/billing/meter_event_session": lambda st, sc, r, p, o: create_session(st, sc, p),
     "POST /v2/billing/meter_event_stream": lambda st, sc, r, p, o: stream(st, sc, p, o),
     **_customer_handlers(),
