@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from destination_stripe.objects.metadata import metadata_key_problem
 from destination_stripe.objects.params import Operation, ParamSpec, lookup, param_schema
+from destination_stripe.objects.shown import Shape, shapes
 
 Validator = tuple[str, Callable[[str], "str | None"]]  # (rejection code, why a value is refused or None)
 
@@ -108,6 +109,10 @@ class ObjectDescription:
     # replace + match on a field: the create param that moves the identity from the replaced object (a price's
     # transfer_lookup_key).
     transfer_param: str | None = None
+    # An upsert that finds only an archived object whose fixed fields the row changes creates a new one: Stripe
+    # frees an archived object's identifier for a new object (a deactivated promotion code's text). Otherwise that
+    # row gets `on_immutable_change` like any other.
+    new_when_archived: bool = False
 
     @cached_property
     def id_pattern(self) -> re.Pattern[str]:
@@ -117,6 +122,18 @@ class ObjectDescription:
     def immutable(self) -> frozenset[str]:
         """Create-only params the object shows back: a row can ask to change them, and Stripe cannot."""
         return (self.create_only & self.readable) - {"id"}
+
+    @cached_property
+    def shown(self) -> Mapping[str, Shape]:
+        """Where Stripe shows a param back otherwise than it was sent (currency codes lower-cased, ...; see
+        objects/shown.py): compared in that form. Case-insensitive identifiers compare lower-cased too."""
+        return shapes(self.params, lower=[n for n, f in self.field_identities.items() if f.case_insensitive])
+
+    def is_archived(self, data: Mapping[str, Any]) -> bool:
+        """Whether a Stripe object (as the API shows it) is archived: it holds every `archive_params` value (a
+        deactivated promotion code, an archived price). Deleted objects are never shown, so "delete" objects are
+        never archived."""
+        return self.delete == "archive" and all(data.get(k) == v for k, v in self.archive_params.items())
 
     @cached_property
     def create_only(self) -> frozenset[str]:

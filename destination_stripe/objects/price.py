@@ -35,12 +35,16 @@ _DESCRIPTIONS = {
     "active": "Whether the price can be used for new purchases. soft_delete sets it to false (archive).",
 }
 
+# Accepted, never shown back (a custom amount's `enabled` is implied by the price having a custom_unit_amount).
+_WRITE_ONLY = frozenset({"product_data", "transfer_lookup_key", "custom_unit_amount.enabled",
+                         "currency_options.*.custom_unit_amount.enabled"})
+
 PRICE = ObjectDescription(
     name="price",
     title="Price",
     service="prices",
     params=build_params(stripe.params.PriceCreateParams, stripe.params.PriceUpdateParams,
-                        write_only=frozenset({"product_data", "transfer_lookup_key"}), descriptions=_DESCRIPTIONS),
+                        write_only=_WRITE_ONLY, descriptions=_DESCRIPTIONS),
     id_prefix="price_",
     field_identities=MappingProxyType({
         "lookup_key": FieldIdentity("lookup_key", list_filter="lookup_keys", list_filter_array=True),

@@ -29,7 +29,7 @@ PRODUCT = ObjectDescription(
     title="Product",
     service="products",
     params=build_params(stripe.params.ProductCreateParams, stripe.params.ProductUpdateParams,
-                        write_only=frozenset({"default_price_data", "tax_details"}), descriptions=_DESCRIPTIONS),
+                        write_only=frozenset({"default_price_data"}), descriptions=_DESCRIPTIONS),
     id_prefix="prod_",
     ids_chosen_by_stripe=False,
     id_regex=r"[A-Za-z0-9_\-]{1,255}",
