@@ -10,10 +10,10 @@ or one the row was meant to change; adopting it would drop the row's values whil
   there is none, and the row settles on it as below.
 - An upsert by a field the list can filter on (a Customer's email; the row found nothing before creating): the
   objects with that value now are read with the list filter (strongly consistent, case-insensitive where the
-  identity is, as in `finder.objects_with_field`). If there is one, the row settles on the oldest, exactly as a
-  fresh upsert would, and its values are applied unless it already holds them (then the 500'd create was applied:
-  counted as created). Whether that object is ours or appeared in between, the row's values end up on the object
-  its identifier means.
+  identity is, as in `finder.objects_with_field`). If there is one, the row settles on the one a fresh upsert would
+  choose (`finder.choice_key`), provided it holds the row's fixed fields (those Stripe sets at creation), and its
+  values are applied unless it already holds them (then the 500'd create was applied: counted as created). Whether
+  that object is ours or appeared in between, the row's values end up on the object its identifier means.
 - Every other create (create mode; upsert by metadata key, which lists cannot filter): Stripe records each
   create as an `<object>.created` event naming the request's idempotency key. The events since the write began
   are read (newest first, stopping at a match): the object created under one of this row's keys is the proof,
@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from destination_stripe.core.finder import objects_with_field, oldest
+from destination_stripe.core.finder import objects_with_field, preferred
 from destination_stripe.core.fingerprint import params_equal
 from destination_stripe.core.mapping import MappedRow
 from destination_stripe.errors import TransientError
@@ -113,14 +113,21 @@ class Reconciler:
     def _settle_by_field(self, seq: int, mapped: MappedRow) -> Created | None:
         assert mapped.identifier is not None
         candidates = objects_with_field(self._api, self._match_on, mapped.identifier, search=None)
-        return self._settle_found(seq, mapped, oldest(candidates) if candidates else None)
+        return self._settle_found(seq, mapped, preferred(self._api.obj, candidates)[0] if candidates else None)
 
     def _settle_found(self, seq: int, mapped: MappedRow, found: dict[str, Any] | None) -> Created | None:
         """The row settles on `found` (what its identifier means now): counted created when it already holds the
         row's values, else the row's values are applied to it."""
         if found is None:
             return None
-        if params_equal(self._api.obj, mapped.update_params, found):
+        obj = self._api.obj
+        fixed = {name: mapped.create_params[name] for name in obj.immutable.intersection(mapped.create_params)
+                 if name != self._match_on.field}
+        if not params_equal(obj, fixed, found):
+            # Not what this create makes (a deactivated promotion code on another coupon, which the row was
+            # replacing by a new code): the 500'd create was not applied as far as this object can tell.
+            return None
+        if params_equal(obj, mapped.update_params, found):
             self._log("INFO", f"row {seq}: the create that answered 500 had been applied ({found['id']})")
             return Created(found)
         self._log("INFO", f"row {seq}: after a 500, {found['id']} holds the row's {self._match_on}; applying the "
