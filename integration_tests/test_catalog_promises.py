@@ -262,3 +262,40 @@ def test_a_coupons_applies_to_products_waits_for_the_product_rows_before_it(conn
     assert coupon.applies_to.products == [products["SKU-0"], products["SKU-2"]]
     again = connector.run("write", config=cfg, catalog=streams, messages=messages)
     assert again.summary["unchanged"] == 5 and again.summary["writes"] == 0, again.summary
+
+
+@pytest.mark.parametrize("match_on", ["lookup_key", "metadata.code"])
+def test_a_price_replacement_stripe_refuses_rejects_the_row_and_leaves_the_old_price_as_it_was(
+        connector, config, api_base, server, match_on):
+    _client(api_base).v1.products.create({"id": "sku-1", "name": "One"})
+    row = {**ROW, "code": "pro", "recurring": {"interval": "month"}}
+    assert _run(connector, config, [row], object_name="price", match_on=match_on).summary["created"] == 1
+    [old] = _prices(api_base)
+    other = {**ROW, "lookup_key": "basic", "code": "basic", "unit_amount": 900}
+    refused = _run(connector, config, [{**row, "recurring": {"interval": "month", "interval_count": 48}}, other],
+                   object_name="price", match_on=match_on)  # Stripe's longest interval is three years
+    assert refused.returncode == 0 and refused.summary["rejected"] == 1, refused.stdout[-2000:]
+    assert refused.summary["created"] == 1
+    now = _client(api_base).v1.prices.retrieve(old.id)
+    assert (now.active, now.lookup_key, now.metadata.to_dict()) == (True, "pro", old.metadata.to_dict())
+    assert len(_prices(api_base)) == 2
+    again = _run(connector, config, [row], object_name="price", match_on=match_on)
+    assert again.summary["unchanged"] == 1 and again.summary["writes"] == 0, again.summary
+
+
+def test_a_promotion_code_names_its_customer_by_the_email_a_customer_row_before_it_writes(
+        connector, config, api_base, server, two_coupons):
+    cfg = {**config, "streams": [
+        {"name": "customers", "object": "customer", "match_on": "email"},
+        {"name": "codes", "object": "promotion_code", "match_on": "code", "field_mapping": {
+            "coupon_id": "promotion.coupon", "for_email": "customer"}},
+    ]}
+    messages = [record({"email": "ada@example.com", "name": "Ada"}, "customers"),
+                record({"code": "ADA10", "coupon_id": "TEN", "for_email": "ada@example.com"}, "codes"), state(1)]
+    result = connector.run("write", config=cfg, catalog=_streams("customers", "codes"), messages=messages)
+    assert result.returncode == 0 and result.summary["created"] == 2, result.stdout[-3000:]
+    [customer] = _client(api_base).v1.customers.list({"email": "ada@example.com"}).data
+    [code] = _codes(api_base)
+    assert code.customer == customer.id
+    again = connector.run("write", config=cfg, catalog=_streams("customers", "codes"), messages=messages)
+    assert again.summary["unchanged"] == 2 and again.summary["writes"] == 0, again.summary

@@ -83,13 +83,12 @@ def shapes(params: Mapping[str, ParamSpec], *, lower: Iterable[str] = ()) -> Map
 def canonical(shape: Shape, value: Any) -> Any:
     """`value` as Stripe would show it back, for comparing; None for a value Stripe never shows."""
     rule = shape.rule
-    if rule is not None:
-        if rule == "hidden":
-            return None
-        if not isinstance(value, str | int | float | Decimal) or isinstance(value, bool) or value == "":
-            return value
-        return value.lower() if rule == "lower" and isinstance(value, str) else _decimal(value) \
-            if rule == "decimal" else value
+    if rule == "hidden":
+        return None
+    if rule == "lower":
+        return value.lower() if isinstance(value, str) else value
+    if rule == "decimal":
+        return _decimal(value) if isinstance(value, str | int | float | Decimal) and value != "" else value
     if isinstance(value, Mapping):
         each = shape.children.get(EACH)
         out: dict[str, Any] = {}
