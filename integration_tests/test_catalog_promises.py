@@ -94,6 +94,53 @@ def test_after_soft_delete_an_upsert_for_another_coupon_makes_a_new_code_on_it_n
     assert again.summary["unchanged"] == 1 and again.summary["writes"] == 0, again.summary
 
 
+def test_a_product_row_changing_its_default_price_data_is_rejected_immutable_field_not_dropped(
+        connector, config, api_base, server):
+    row = {"id": "sku-dp", "name": "Gizmo", "default_price_data": {"currency": "EUR", "unit_amount": 1000}}
+    first = _run(connector, config, [row], object_name="product", match_on="id")
+    assert first.summary["created"] == 1, first.stdout[-2000:]
+    again = _run(connector, config, [row], object_name="product", match_on="id")
+    assert again.summary["unchanged"] == 1 and again.summary["writes"] == 0, again.summary
+    changed = _run(connector, config, [{**row, "default_price_data": {"currency": "eur", "unit_amount": 1200}},
+                                       {"id": "sku-other", "name": "Other"}], object_name="product", match_on="id")
+    assert changed.summary["rejected"] == 1 and changed.summary["unchanged"] == 0, changed.summary
+    [rejection] = _rejections(changed, "immutable_field")
+    assert "default_price_data" in rejection
+    product = _client(api_base).v1.products.retrieve("sku-dp", {"expand": ["default_price"]})
+    assert product.default_price.unit_amount == 1000
+
+
+def test_a_price_row_changing_the_product_its_product_data_made_replaces_the_price(
+        connector, config, api_base, server):
+    row = {"lookup_key": "gizmo", "product_data": {"name": "Gizmo"}, "unit_amount": 500, "currency": "usd"}
+    first = _run(connector, config, [row], object_name="price", match_on="lookup_key")
+    assert first.summary["created"] == 1, first.stdout[-2000:]
+    again = _run(connector, config, [row], object_name="price", match_on="lookup_key")
+    assert again.summary["unchanged"] == 1 and again.summary["writes"] == 0, again.summary
+    renamed = _run(connector, config, [{**row, "product_data": {"name": "Gizmo 2"}}], object_name="price",
+                   match_on="lookup_key")
+    assert renamed.summary["updated"] == 1, renamed.summary
+    client = _client(api_base)
+    [price] = client.v1.prices.list({"lookup_keys": ["gizmo"], "expand": ["data.product"]}).data
+    assert price.product.name == "Gizmo 2" and len(_prices(api_base)) == 2
+
+
+def test_the_server_expands_a_products_default_price_and_a_prices_product(api_base, server):
+    client = _client(api_base)
+    product = client.v1.products.create({"name": "P", "default_price_data": {"currency": "EUR", "unit_amount": 100,
+                                                                             "currency_options": {"USD": {
+                                                                                 "unit_amount": 110}}}})
+    assert isinstance(product.default_price, str)
+    expanded = client.v1.products.retrieve(product.id, {"expand": ["default_price",
+                                                                   "default_price.currency_options"]})
+    assert expanded.default_price.id == product.default_price and expanded.default_price.currency == "eur"
+    assert expanded.default_price.currency_options["usd"].unit_amount == 110
+    [listed] = client.v1.products.list({"expand": ["data.default_price"]}).data
+    assert listed.default_price.unit_amount == 100 and "currency_options" not in listed.default_price
+    price = client.v1.prices.retrieve(product.default_price, {"expand": ["product"]})
+    assert price.product.id == product.id and price.product.name == "P"
+
+
 # --- item 11: the object in the state the row means, then the oldest -------------------------------------------------
 
 

@@ -8,7 +8,9 @@ back; see `ObjectDescription.readable`):
   (`""`) is known to change nothing exactly when the path is absent.
 Canonical text: str as is, bool "true"/"false", int `str()`, an integral float as its int; None and "" are absent.
 Both sides are first put in the form Stripe shows them back (`ObjectDescription.shown`, objects/shown.py: currency
-codes lower-cased, decimals normalised, case-insensitive identifiers lower-cased, never-shown nested params dropped).
+codes lower-cased, decimals normalised, case-insensitive identifiers lower-cased, never-shown nested params dropped),
+and an expanded object that shows a create param (`ObjectDescription.expanded_as`: a product's default_price shows
+its default_price_data) is walked as that param, its field as the object's id.
 
 Params are already true when every leaf they send is a member, every `""` they send names an absent path (or, for
 a param Stripe shows a default for once cleared, `ObjectDescription.cleared_shows`, that default), and no param is
@@ -83,8 +85,12 @@ def _walk(path: str, value: Any, out: list[tuple[str, str | None]]) -> bool:
 
 def _leaves(obj: ObjectDescription, data: Mapping[str, Any]) -> list[tuple[str, str | None]]:
     out: list[tuple[str, str | None]] = []
-    readable, shown = obj.readable, obj.shown
+    readable, shown, expanded = obj.readable, obj.shown, obj.expanded_params
     for name, value in data.items():
+        if expanded and name in expanded and isinstance(value, Mapping):  # a product's expanded default_price
+            param = expanded[name]
+            _walk(param, canonical(shown[param], value) if param in shown else value, out)
+            value = value.get("id")
         if name in readable:
             _walk(name, canonical(shown[name], value) if name in shown else value, out)
     return out

@@ -101,6 +101,10 @@ class ObjectDescription:
     # Fields Stripe shows only when asked (`expand`): a price's tiers. Every read and write asks for them, so the
     # values a row sends can be compared with what the object holds.
     includable: tuple[str, ...] = ()
+    # A create param Stripe shows only as the object it makes, at another field that must be expanded (in
+    # `includable`): {"default_price_data": "default_price"}, a product's default price. The expanded object is
+    # compared as the param, the field itself as its id; so a change to such a param is seen, never dropped.
+    expanded_as: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Words a param is sent as and shown back as null, by the param's last name: a price tier's {"up_to": "inf"}.
     shown_as_null: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # The list calls that together show every object: Stripe lists only active prices unless asked for inactive
@@ -128,6 +132,11 @@ class ObjectDescription:
         """Where Stripe shows a param back otherwise than it was sent (currency codes lower-cased, ...; see
         objects/shown.py): compared in that form. Case-insensitive identifiers compare lower-cased too."""
         return shapes(self.params, lower=[n for n, f in self.field_identities.items() if f.case_insensitive])
+
+    @cached_property
+    def expanded_params(self) -> Mapping[str, str]:
+        """`expanded_as` the other way round: expanded field -> the param it shows."""
+        return MappingProxyType({shown_at: param for param, shown_at in self.expanded_as.items()})
 
     def is_archived(self, data: Mapping[str, Any]) -> bool:
         """Whether a Stripe object (as the API shows it) is archived: it holds every `archive_params` value (a
