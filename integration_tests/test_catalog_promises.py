@@ -94,6 +94,25 @@ def test_after_soft_delete_an_upsert_for_another_coupon_makes_a_new_code_on_it_n
     assert again.summary["unchanged"] == 1 and again.summary["writes"] == 0, again.summary
 
 
+def test_a_promotion_codes_updatable_restrictions_update_and_its_fixed_ones_are_immutable_field(
+        connector, config, api_base, server, two_coupons):
+    row = {"code": "MIN10", "coupon_id": "TEN", "restrictions": {
+        "minimum_amount": 1000, "minimum_amount_currency": "usd", "currency_options": {"eur": {"minimum_amount": 900}}}}
+    first = _run(connector, config, [row], object_name="promotion_code", match_on="code", **PROMO)
+    assert first.summary["created"] == 1, first.stdout[-2000:]
+    eur = {**row, "restrictions": {**row["restrictions"], "currency_options": {"eur": {"minimum_amount": 950}}}}
+    updated = _run(connector, config, [eur], object_name="promotion_code", match_on="code", **PROMO)
+    assert updated.summary["updated"] == 1 and updated.summary["rejected"] == 0, updated.stdout[-2000:]
+    higher = {**eur, "restrictions": {**eur["restrictions"], "minimum_amount": 2000}}
+    fixed = _run(connector, config, [higher, {"code": "OTHER", "coupon_id": "TEN"}], object_name="promotion_code",
+                 match_on="code", **PROMO)
+    [rejection] = _rejections(fixed, "immutable_field")
+    assert "restrictions.minimum_amount" in rejection
+    [code] = [c for c in _codes(api_base) if c.code == "MIN10"]
+    assert code.restrictions.minimum_amount == 1000
+    assert code.restrictions.currency_options["eur"].minimum_amount == 950
+
+
 def test_a_product_row_changing_its_default_price_data_is_rejected_immutable_field_not_dropped(
         connector, config, api_base, server):
     row = {"id": "sku-dp", "name": "Gizmo", "default_price_data": {"currency": "EUR", "unit_amount": 1000}}

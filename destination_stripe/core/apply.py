@@ -94,7 +94,7 @@ class RowApplier:
                               f"{self._creating_identities()} to replace it", "immutable_field", fixed[0])
         if fixed and self._obj.on_immutable_change == "reject":
             self._reject_immutable(fixed[0])
-        return self._send_update(row, found, row.mapped.update_params, "update", "updated")
+        return self._send_update(row, found, self._obj.updatable(row.mapped.update_params), "update", "updated")
 
     def _send_update(self, row: Row, found: Found, params: dict[str, Any], op: str, outcome: Outcome) -> Outcome | None:
         """Update `found` with `params` unless it already holds them; None when it no longer exists."""
@@ -120,6 +120,10 @@ class RowApplier:
         create = row.mapped.create_params
         changed = [name for name in sorted(obj.immutable.intersection(create))
                    if name != self._settings.match_on.field and not found.already_true({name: create[name]})]
+        for path in obj.nested_create_only:  # a promotion code's restrictions.minimum_amount
+            nested = _nested(create, path)
+            if nested is not None and not found.already_true(nested):
+                changed.append(path)
         for name, unset in obj.fixed_once.items():
             value = create.get(name)
             if value is not None and not found.already_true({name: value}) and not found.already_true({name: unset}):
@@ -242,3 +246,14 @@ class RowApplier:
     def _finder_created(self, data: dict[str, Any], *, only_match: bool) -> None:
         if self.finder is not None:
             self.finder.created(data, only_match=only_match)
+
+
+def _nested(params: dict[str, Any], path: str) -> dict[str, Any] | None:
+    """{"restrictions": {"minimum_amount": 5}} for path "restrictions.minimum_amount", or None when `params` has no
+    value there."""
+    head, _, rest = path.partition(".")
+    value = params.get(head)
+    if not rest:
+        return None if value is None else {head: value}
+    inner = _nested(value, rest) if isinstance(value, dict) else None
+    return None if inner is None else {head: inner}

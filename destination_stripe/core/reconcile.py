@@ -133,7 +133,7 @@ class Reconciler:
         self._log("INFO", f"row {seq}: after a 500, {found['id']} holds the row's {self._match_on}; applying the "
                           "row to it")
         updated = self.write(seq, "settle", lambda key: self._api.update(
-            found["id"], mapped.update_params, idempotency_key=key))
+            found["id"], obj.updatable(mapped.update_params), idempotency_key=key))
         return Created(updated, updated_instead=True) if updated is not None else None
 
     def _settle_by_event(self, seq: int, keys: list[str], since: int) -> Created | None:

@@ -17,7 +17,14 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from destination_stripe.objects.metadata import metadata_key_problem
-from destination_stripe.objects.params import Operation, ParamSpec, lookup, param_schema
+from destination_stripe.objects.params import (
+    Operation,
+    ParamSpec,
+    lookup,
+    nested_create_only,
+    param_schema,
+    without_paths,
+)
 from destination_stripe.objects.shown import Shape, shapes
 
 Validator = tuple[str, Callable[[str], "str | None"]]  # (rejection code, why a value is refused or None)
@@ -145,6 +152,16 @@ class ObjectDescription:
         return self.delete == "archive" and all(data.get(k) == v for k, v in self.archive_params.items())
 
     @cached_property
+    def nested_create_only(self) -> tuple[str, ...]:
+        """Dotted create-only params under an updatable one (a promotion code's `restrictions.minimum_amount` beside
+        the updatable `restrictions.currency_options`): never sent on update; fixed like `immutable` when shown."""
+        return nested_create_only(self.params)
+
+    def updatable(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` without the nested create-only ones (`nested_create_only`), which an update refuses."""
+        return without_paths(params, self.nested_create_only)
+
+    @cached_property
     def create_only(self) -> frozenset[str]:
         return frozenset(n for n, s in self.params.items() if not s.on_update)
 
@@ -251,3 +268,4 @@ class ObjectDescription:
             "additionalProperties": True,
             "properties": properties,
         }
+

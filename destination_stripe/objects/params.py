@@ -237,3 +237,43 @@ def param_schema(spec: ParamSpec) -> dict[str, Any]:
     if spec.description:
         out["description"] = spec.description
     return out
+
+
+def nested_create_only(params: Mapping[str, ParamSpec]) -> tuple[str, ...]:
+    """Dotted paths of create-only params under a param that is both created and updated."""
+    found: list[str] = []
+
+    def walk(spec: ParamSpec, path: str) -> None:
+        for key, child in spec.children.items():
+            if child.on_create and not child.on_update:
+                found.append(f"{path}.{key}")
+            else:
+                walk(child, f"{path}.{key}")
+
+    for name, spec in params.items():
+        if spec.on_update and spec.on_create:
+            walk(spec, name)
+    return tuple(found)
+
+
+def without_paths(params: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of `params` without the values at the dotted `paths` (parents left empty by it removed too)."""
+    for path in paths:
+        head, _, rest = path.partition(".")
+        if rest and isinstance(params.get(head), dict):
+            pruned = _without(params[head], rest)
+            if pruned != params[head]:
+                params = {k: v for k, v in params.items() if k != head}
+                if pruned:
+                    params[head] = pruned
+    return params
+
+
+def _without(node: dict[str, Any], path: str) -> dict[str, Any]:
+    head, _, rest = path.partition(".")
+    if head not in node:
+        return node
+    if not rest:
+        return {k: v for k, v in node.items() if k != head}
+    child = node[head]
+    return {**node, head: _without(child, rest)} if isinstance(child, dict) else node
