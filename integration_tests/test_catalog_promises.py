@@ -166,39 +166,41 @@ def test_the_server_expands_a_products_default_price_and_a_prices_product(api_ba
 @pytest.mark.parametrize("identity_index", ["never", "always"])
 def test_an_upsert_and_a_soft_delete_go_to_the_active_promotion_code_not_an_older_inactive_one(
         connector, config, api_base, server, two_coupons, identity_index):
-    client = _client(api_base)
-    dead = client.v1.promotion_codes.create({"code": "SPRING", "promotion": {"type": "coupon", "coupon": "TEN"}})
-    client.v1.promotion_codes.update(dead.id, {"active": False})
-    time.sleep(1.1)  # a later `created`: the inactive code is the oldest
-    live = client.v1.promotion_codes.create({"code": "spring", "promotion": {"type": "coupon", "coupon": "TEN"}})
+    now = int(time.time())
+    promotion = {"type": "coupon", "coupon": "TEN"}
+    dead, live = server.seed("promotion_code", [  # the deactivated code is the older one
+        {"code": "SPRING", "promotion": promotion, "active": False, "created": now - 60},
+        {"code": "spring", "promotion": promotion, "created": now - 30}])
     upsert = _run(connector, config, [{"code": "SPRING", "coupon_id": "TEN", "metadata": {"wave": "2"}}],
                   object_name="promotion_code", match_on="code", identity_index=identity_index, **PROMO)
     assert upsert.summary["updated"] == 1 and upsert.summary["rejected"] == 0, upsert.summary
-    assert client.v1.promotion_codes.retrieve(live.id).metadata.to_dict() == {"wave": "2"}
-    assert client.v1.promotion_codes.retrieve(dead.id).metadata.to_dict() == {}
+    assert upsert.summary["duplicate_matches"] == 0  # a deactivated code beside the active one is history
+    client = _client(api_base)
+    assert client.v1.promotion_codes.retrieve(live).metadata.to_dict() == {"wave": "2"}
+    assert client.v1.promotion_codes.retrieve(dead).metadata.to_dict() == {}
     gone = _run(connector, config, [{"code": "Spring"}], object_name="promotion_code", match_on="code",
                 mode="soft_delete", identity_index=identity_index, **PROMO)
     assert gone.summary["deleted"] == 1, gone.summary
-    assert client.v1.promotion_codes.retrieve(live.id).active is False
+    assert client.v1.promotion_codes.retrieve(live).active is False
 
 
-@pytest.mark.parametrize("object_name", ["price", "product"])
+@pytest.mark.parametrize(("object_name", "values", "field"), [
+    ("price", {"product": "sku-1", "unit_amount": 100, "currency": "usd"}, "nickname"),
+    ("product", {"name": "X"}, "description"),
+])
 def test_matched_on_a_metadata_key_a_row_goes_to_the_active_object_not_an_older_archived_one(
-        connector, config, api_base, server, object_name):
-    client = _client(api_base)
-    client.v1.products.create({"id": "sku-1", "name": "One"})
-    service = client.v1.prices if object_name == "price" else client.v1.products
-    values = {"product": "sku-1", "unit_amount": 100, "currency": "usd"} if object_name == "price" else {"name": "X"}
-    archived = service.create({**values, "metadata": {"code": "K-1"}})
-    service.update(archived.id, {"active": False})
-    time.sleep(1.1)
-    active = service.create({**values, "metadata": {"code": "K-1"}})
-    result = _run(connector, config, [{"code": "K-1", **values, "nickname" if object_name == "price" else
-                                       "description": "chosen"}], object_name=object_name, match_on="metadata.code")
+        connector, config, api_base, server, object_name, values, field):
+    _client(api_base).v1.products.create({"id": "sku-1", "name": "One"})
+    now = int(time.time())
+    archived, active = server.seed(object_name, [  # the archived one is the older one
+        {**values, "metadata": {"code": "K-1"}, "active": False, "created": now - 60},
+        {**values, "metadata": {"code": "K-1"}, "created": now - 30}])
+    result = _run(connector, config, [{"code": "K-1", **values, field: "chosen"}], object_name=object_name,
+                  match_on="metadata.code")
     assert result.summary["updated"] == 1 and result.summary["created"] == 0, result.summary
-    field = "nickname" if object_name == "price" else "description"
-    assert getattr(service.retrieve(active.id), field) == "chosen"
-    assert getattr(service.retrieve(archived.id), field) is None
+    service = getattr(_client(api_base).v1, f"{object_name}s")
+    assert getattr(service.retrieve(active), field) == "chosen"
+    assert getattr(service.retrieve(archived), field) is None
 
 
 # --- items 12 and 13: values compared the way Stripe stores them ----------------------------------------------------
