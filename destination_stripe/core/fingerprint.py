@@ -87,12 +87,15 @@ def _leaves(obj: ObjectDescription, data: Mapping[str, Any]) -> list[tuple[str, 
     out: list[tuple[str, str | None]] = []
     readable, shown, expanded = obj.readable, obj.shown, obj.expanded_params
     for name, value in data.items():
-        if expanded and name in expanded and isinstance(value, Mapping):  # a product's expanded default_price
+        if name not in readable:
+            continue
+        if name in shown:
+            value = canonical(shown[name], value)
+        elif expanded and name in expanded and isinstance(value, Mapping):  # a product's expanded default_price
             param = expanded[name]
             _walk(param, canonical(shown[param], value) if param in shown else value, out)
             value = value.get("id")
-        if name in readable:
-            _walk(name, canonical(shown[name], value) if name in shown else value, out)
+        _walk(name, value, out)
     return out
 
 
