@@ -44,7 +44,8 @@ EMPTY: dict[str, Any] = {"id": "cus_EMPTY0000", "address": None, "metadata": {},
 CASES: list[tuple[dict[str, Any], dict[str, Any], bool]] = [
     ({}, CUSTOMER, True),
     ({"email": "ada@example.com", "name": "Ada Lovelace"}, CUSTOMER, True),
-    ({"email": "Ada@example.com"}, CUSTOMER, False),
+    ({"email": "Ada@example.com"}, CUSTOMER, True),  # a case-insensitive identifier: case alone is no change
+    ({"email": "ada@example.org"}, CUSTOMER, False),
     ({"name": "Ada"}, CUSTOMER, False),
     ({"balance": 0, "next_invoice_sequence": 1, "tax_exempt": "none"}, CUSTOMER, True),
     ({"balance": 5}, CUSTOMER, False),

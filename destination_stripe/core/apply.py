@@ -82,6 +82,10 @@ class RowApplier:
     def _update(self, row: Row, found: Found) -> Outcome | None:
         """The outcome, or None when the object no longer exists."""
         fixed = self._fixed_changes(row, found)
+        if fixed and row.operation == "upsert" and self._obj.new_when_archived and self._archived(found):
+            # The archived object no longer holds the identifier (a deactivated code's text is free): the row's
+            # values make a new object, the old one stays as it is.
+            return self._create(row, only_match=True)
         if fixed and self._obj.on_immutable_change == "replace" and self._settings.match_on.kind != "id":
             return self._replace(row, found, fixed)
         if fixed and self._obj.on_immutable_change == "replace":  # a new object could never be found by this id
@@ -90,7 +94,7 @@ class RowApplier:
                               f"{self._creating_identities()} to replace it", "immutable_field", fixed[0])
         if fixed and self._obj.on_immutable_change == "reject":
             self._reject_immutable(fixed[0])
-        return self._send_update(row, found, row.mapped.update_params, "update", "updated")
+        return self._send_update(row, found, self._obj.updatable(row.mapped.update_params), "update", "updated")
 
     def _send_update(self, row: Row, found: Found, params: dict[str, Any], op: str, outcome: Outcome) -> Outcome | None:
         """Update `found` with `params` unless it already holds them; None when it no longer exists."""
@@ -116,6 +120,10 @@ class RowApplier:
         create = row.mapped.create_params
         changed = [name for name in sorted(obj.immutable.intersection(create))
                    if name != self._settings.match_on.field and not found.already_true({name: create[name]})]
+        for path in obj.nested_create_only:  # a promotion code's restrictions.minimum_amount
+            nested = _nested(create, path)
+            if nested is not None and not found.already_true(nested):
+                changed.append(path)
         for name, unset in obj.fixed_once.items():
             value = create.get(name)
             if value is not None and not found.already_true({name: value}) and not found.already_true({name: unset}):
@@ -129,8 +137,14 @@ class RowApplier:
                           f"{mutable} can change); create a new {obj.name} for a new value", "immutable_field", name)
 
     def _replace(self, row: Row, found: Found, fixed: list[str]) -> Outcome | None:
-        """A new object with the row's values in place of one whose fixed fields the row changes (a price's amount);
-        the old one is archived. See objects/price.py for the order of the two writes."""
+        """A new object with the row's values in place of one whose fixed fields the row changes (a price's amount).
+
+        The old one is archived first, then the new one created: a replacement interrupted in between (an outage,
+        a crash) leaves the old one archived and, matched on a field, still holding the identifier (a price keeps
+        its lookup key until `transfer_lookup_key` moves it), so the re-run finds it, sees the change again and
+        finishes; matched on a metadata key the old one gives the key up, so the re-run creates. The identifier
+        never names two active objects. If Stripe refuses the new object (the row's values), the old one is put
+        back as it was and the row is rejected: a refused row changes nothing."""
         match_on, obj = self._settings.match_on, self._obj
         create = dict(row.mapped.create_params)
         retire = dict(obj.archive_params)
@@ -142,13 +156,20 @@ class RowApplier:
             self._plan(f"would replace {found.object_id} (row {row.seq}, {', '.join(fixed)} changed) by a new "
                        f"{obj.name} and archive it")
             return "updated"
-        transfers = match_on.kind == "field"
-        if not transfers and self._retire(row, found, retire) is None:
-            return None
+        undo = self._undoing(found, retire, row.mapped.identifier)
+        if undo is not None:
+            retired = self._retire(row, found, retire)
+            if retired is None:
+                return None
+            self._finder_updated(retired)
         replacement = dataclasses.replace(row.mapped, create_params=create)
-        created = self._reconciler.create(row.seq, replacement, upsert=False)
-        if transfers and self._retire(row, found, retire) is None:
-            self._log("INFO", f"{found.object_id} was gone before it could be archived (row {row.seq}).")
+        try:
+            created = self._reconciler.create(row.seq, replacement, upsert=False)
+        except RowRejected:
+            restored = self._retire(row, found, undo, op="restore") if undo else None
+            if restored is not None:
+                self._finder_updated(restored)
+            raise
         assert self.finder is not None and row.mapped.key is not None
         self.finder.forget(row.mapped.key, found.object_id)
         self._finder_created(created.data, only_match=True)
@@ -156,9 +177,25 @@ class RowApplier:
                           f"Stripe fixes {', '.join(fixed)} at creation.", flush=False)
         return "updated"
 
-    def _retire(self, row: Row, found: Found, params: dict[str, Any]) -> dict[str, Any] | None:
+    def _undoing(self, found: Found, retire: dict[str, Any], identifier: str | None) -> dict[str, Any] | None:
+        """What puts `found` back as it is after `retire` (`active: true`, its metadata key), or None when it holds
+        `retire` already (archived by an interrupted replacement, or by a soft_delete) and needs no write."""
+        if found.already_true(retire):
+            return None
+        undo: dict[str, Any] = {}
+        for name, value in retire.items():
+            if name == "metadata":
+                undo[name] = {key: identifier for key in value}
+            elif isinstance(value, bool) and not found.already_true({name: value}):
+                undo[name] = not value
+        return undo
+
+    def _archived(self, found: Found) -> bool:
+        return self._obj.delete == "archive" and found.already_true(dict(self._obj.archive_params))
+
+    def _retire(self, row: Row, found: Found, params: dict[str, Any], op: str = "archive") -> dict[str, Any] | None:
         return self._reconciler.write(  # type: ignore[no-any-return]
-            row.seq, "archive", lambda key: self._api.update(found.object_id, params, idempotency_key=key))
+            row.seq, op, lambda key: self._api.update(found.object_id, params, idempotency_key=key))
 
     def _delete(self, row: Row, found: Found) -> Outcome | None:
         """"deleted", or None when the object was already gone before this row (found stale)."""
@@ -209,3 +246,14 @@ class RowApplier:
     def _finder_created(self, data: dict[str, Any], *, only_match: bool) -> None:
         if self.finder is not None:
             self.finder.created(data, only_match=only_match)
+
+
+def _nested(params: dict[str, Any], path: str) -> dict[str, Any] | None:
+    """{"restrictions": {"minimum_amount": 5}} for path "restrictions.minimum_amount", or None when `params` has no
+    value there."""
+    head, _, rest = path.partition(".")
+    value = params.get(head)
+    if not rest:
+        return None if value is None else {head: value}
+    inner = _nested(value, rest) if isinstance(value, dict) else None
+    return None if inner is None else {head: inner}

@@ -17,8 +17,10 @@ Read cost per identifier: 1 list read when found as given (one more per 100 obje
 reads + 1 search read + 1 list read per other capitalisation found, and when search shows none, at most 1 list read
 of what was created since the previous such read (once per sync: the objects created in the last hour, 100 a read).
 
-When several objects share an identifier the oldest (then the smallest id) wins, every time and in both
-strategies, and the row counts as a duplicate match.
+When several objects share an identifier, the one in the state a row means wins (an active promotion code over a
+deactivated one with the same text, an active price or product over an archived one), then the oldest, then the
+smallest id (`choice_key`), every time and in both strategies; the row counts as a duplicate match when others in the
+same state share it.
 """
 
 from __future__ import annotations
@@ -70,8 +72,19 @@ class Finder(Protocol):
         """The object is gone (deleted by this sync or by someone else)."""
 
 
-def oldest(found: list[dict[str, Any]]) -> dict[str, Any]:
-    return min(found, key=lambda o: (int(o.get("created") or 0), str(o["id"])))
+def choice_key(obj: ObjectDescription, data: dict[str, Any]) -> tuple[bool, int, str]:
+    """How objects sharing an identifier are ordered, the first being the one a row resolves to: those in the state
+    a row means first (not archived: Stripe keeps a promotion code's text unique among active codes only, so the
+    active `SPRING` is the code, not a deactivated one), then the oldest, then the smallest id."""
+    return obj.is_archived(data), int(data.get("created") or 0), str(data["id"])
+
+
+def preferred(obj: ObjectDescription, found: list[dict[str, Any]]) -> tuple[dict[str, Any], int]:
+    """The object `found` resolves to (see `choice_key`), and how many others share its state: real duplicates
+    (archived objects beside an active one are history, not ambiguity)."""
+    chosen = min(found, key=lambda o: choice_key(obj, o))
+    archived = obj.is_archived(chosen)
+    return chosen, sum(1 for o in found if o is not chosen and obj.is_archived(o) == archived)
 
 
 def objects_with_field(api: ObjectApi, match_on: MatchOn, value: str,
@@ -141,9 +154,9 @@ class LookupFinder:
                                             self._recent_values if self._recent is not None else None)
         if not candidates:
             return None
-        chosen = oldest(candidates)
-        self._keep(key, chosen, len(candidates) - 1)
-        return Found(self._obj, chosen["id"], data=chosen, duplicates=len(candidates) - 1)
+        chosen, duplicates = preferred(self._obj, candidates)
+        self._keep(key, chosen, duplicates)
+        return Found(self._obj, chosen["id"], data=chosen, duplicates=duplicates)
 
     def _search(self, value: str) -> list[dict[str, Any]]:
         if self._search_refused is not None:

@@ -7,6 +7,10 @@ back; see `ObjectDescription.readable`):
 - one hash per present path (non-null, non-empty, including every ancestor of a present leaf), so a clear
   (`""`) is known to change nothing exactly when the path is absent.
 Canonical text: str as is, bool "true"/"false", int `str()`, an integral float as its int; None and "" are absent.
+Both sides are first put in the form Stripe shows them back (`ObjectDescription.shown`, objects/shown.py: currency
+codes lower-cased, decimals normalised, case-insensitive identifiers lower-cased, never-shown nested params dropped),
+and an expanded object that shows a create param (`ObjectDescription.expanded_as`: a product's default_price shows
+its default_price_data) is walked as that param, its field as the object's id.
 
 Params are already true when every leaf they send is a member, every `""` they send names an absent path (or, for
 a param Stripe shows a default for once cleared, `ObjectDescription.cleared_shows`, that default), and no param is
@@ -33,6 +37,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from destination_stripe.objects.base import ObjectDescription
+from destination_stripe.objects.shown import canonical
 
 
 def _text(value: Any) -> str | None:
@@ -80,10 +85,17 @@ def _walk(path: str, value: Any, out: list[tuple[str, str | None]]) -> bool:
 
 def _leaves(obj: ObjectDescription, data: Mapping[str, Any]) -> list[tuple[str, str | None]]:
     out: list[tuple[str, str | None]] = []
-    readable = obj.readable
+    readable, shown, expanded = obj.readable, obj.shown, obj.expanded_params
     for name, value in data.items():
-        if name in readable:
-            _walk(name, value, out)
+        if name not in readable:
+            continue
+        if name in shown:
+            value = canonical(shown[name], value)
+        elif expanded and name in expanded and isinstance(value, Mapping):  # a product's expanded default_price
+            param = expanded[name]
+            _walk(param, canonical(shown[param], value) if param in shown else value, out)
+            value = value.get("id")
+        _walk(name, value, out)
     return out
 
 
@@ -96,11 +108,11 @@ def _checks(obj: ObjectDescription, params: Mapping[str, Any]) -> list[tuple[str
     """What must hold in the object for `params` to change nothing: (path, text) must be there, (path, None)
     must be absent. None when some param is write-only, so nothing can prove it already true."""
     checks: list[tuple[str, str | None]] = []
-    readable, cleared, nulls = obj.readable, obj.cleared_shows, obj.shown_as_null
+    readable, cleared, nulls, shown = obj.readable, obj.cleared_shows, obj.shown_as_null, obj.shown
     for name, value in params.items():
         if name not in readable:
             return None
-        _param_checks(name, value, checks, cleared, nulls)
+        _param_checks(name, canonical(shown[name], value) if name in shown else value, checks, cleared, nulls)
     return checks
 
 

@@ -10,10 +10,10 @@ or one the row was meant to change; adopting it would drop the row's values whil
   there is none, and the row settles on it as below.
 - An upsert by a field the list can filter on (a Customer's email; the row found nothing before creating): the
   objects with that value now are read with the list filter (strongly consistent, case-insensitive where the
-  identity is, as in `finder.objects_with_field`). If there is one, the row settles on the oldest, exactly as a
-  fresh upsert would, and its values are applied unless it already holds them (then the 500'd create was applied:
-  counted as created). Whether that object is ours or appeared in between, the row's values end up on the object
-  its identifier means.
+  identity is, as in `finder.objects_with_field`). If there is one, the row settles on the one a fresh upsert would
+  choose (`finder.choice_key`), provided it holds the row's fixed fields (those Stripe sets at creation), and its
+  values are applied unless it already holds them (then the 500'd create was applied: counted as created). Whether
+  that object is ours or appeared in between, the row's values end up on the object its identifier means.
 - Every other create (create mode; upsert by metadata key, which lists cannot filter): Stripe records each
   create as an `<object>.created` event naming the request's idempotency key. The events since the write began
   are read (newest first, stopping at a match): the object created under one of this row's keys is the proof,
@@ -41,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from destination_stripe.core.finder import objects_with_field, oldest
+from destination_stripe.core.finder import objects_with_field, preferred
 from destination_stripe.core.fingerprint import params_equal
 from destination_stripe.core.mapping import MappedRow
 from destination_stripe.errors import FatalError, RowRejected, TransientError
@@ -130,7 +130,7 @@ class Reconciler:
         assert identifier is not None
         candidates = self._proof(seq, f"the {self._api.obj.service} with this {self._match_on}",
                                  lambda: objects_with_field(self._api, self._match_on, identifier, search=None))
-        return self._settle_found(seq, mapped, oldest(candidates) if candidates else None)
+        return self._settle_found(seq, mapped, preferred(self._api.obj, candidates)[0] if candidates else None)
 
     def _proof(self, seq: int, what: str, read: Callable[[], T]) -> T:
         """`read()`, a read that settles a 500'd write; an answer that settles nothing fails the sync instead of
@@ -150,13 +150,20 @@ class Reconciler:
         row's values, else the row's values are applied to it."""
         if found is None:
             return None
-        if params_equal(self._api.obj, mapped.update_params, found):
+        obj = self._api.obj
+        fixed = {name: mapped.create_params[name] for name in obj.immutable.intersection(mapped.create_params)
+                 if name != self._match_on.field}
+        if not params_equal(obj, fixed, found):
+            # Not what this create makes (a deactivated promotion code on another coupon, which the row was
+            # replacing by a new code): the 500'd create was not applied as far as this object can tell.
+            return None
+        if params_equal(obj, mapped.update_params, found):
             self._log("INFO", f"row {seq}: the create that answered 500 had been applied ({found['id']})")
             return Created(found)
         self._log("INFO", f"row {seq}: after a 500, {found['id']} holds the row's {self._match_on}; applying the "
                           "row to it")
         updated = self.write(seq, "settle", lambda key: self._api.update(
-            found["id"], mapped.update_params, idempotency_key=key))
+            found["id"], obj.updatable(mapped.update_params), idempotency_key=key))
         return Created(updated, updated_instead=True) if updated is not None else None
 
     def _settle_by_event(self, seq: int, keys: list[str], since: int, answered: float) -> Created | None:

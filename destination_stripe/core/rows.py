@@ -31,7 +31,8 @@ class Row:
     waits: tuple[Callable[[], tuple[str, str] | None], ...] = ()
 
     def resolve(self, path: str, value: str) -> None:
-        """Send `value` at `path` instead of what the row said (a reference resolved to the object's id)."""
+        """Send `value` at `path` instead of what the row said (a reference resolved to the object's id; a number in
+        the path names a list item)."""
         self.mapped = replace(self.mapped, create_params=_with(self.mapped.create_params, path, value),
                               update_params=_with(self.mapped.update_params, path, value)
                               if _has(self.mapped.update_params, path) else self.mapped.update_params)
@@ -53,18 +54,26 @@ class WriterSettings:
 
 
 
-def _has(params: dict[str, Any], path: str) -> bool:
+def _has(params: Any, path: str) -> bool:
     node: Any = params
     for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
             return False
-        node = node[part]
     return True
 
 
-def _with(params: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    """A copy of `params` with `value` at the dotted `path` (nested dicts copied on the way: they may be shared)."""
+def _with(params: Any, path: str, value: Any) -> Any:
+    """A copy of `params` with `value` at the dotted `path`, where a number names a list item
+    ("applies_to.products.1"); nested dicts and lists are copied on the way: they may be shared."""
     head, _, rest = path.partition(".")
-    copy = dict(params)
-    copy[head] = _with(copy.get(head) if isinstance(copy.get(head), dict) else {}, rest, value) if rest else value
+    if isinstance(params, list) and head.isdigit() and int(head) < len(params):
+        items = list(params)
+        items[int(head)] = _with(items[int(head)], rest, value) if rest else value
+        return items
+    copy = dict(params) if isinstance(params, dict) else {}
+    copy[head] = _with(copy.get(head), rest, value) if rest else value
     return copy

@@ -26,7 +26,7 @@ from destination_stripe.core.rejects import RejectSink
 from destination_stripe.core.rejects_s3 import open_reject_store
 from destination_stripe.core.writer import OUTCOMES, DoneCallback, Stop, Writer, WriterSettings
 from destination_stripe.errors import ConfigurationError, RowRejected
-from destination_stripe.objects import CUSTOMER, MatchOn, ObjectDescription
+from destination_stripe.objects import CUSTOMER, MatchOn, ObjectDescription, object_named
 from destination_stripe.output import Emitter
 from destination_stripe.stripe_client.async_lane import AsyncLane
 from destination_stripe.stripe_client.factory import (
@@ -164,29 +164,35 @@ class Sync:
     def waits_for(self, obj: ObjectDescription, params: dict[str, Any],
                   account: str | None = None) -> tuple[Wait, ...]:
         """What a row of `obj` with `params` must wait for before it is written: the pending rows of this sync, in
-        the same account, that write the objects it references (a promotion code's coupon, a price's product).
-        Matched by id, the reference is that id; matched on another key (a product's metadata.sku), the wait also
-        resolves it to the object's id. Held rows are started now, so nothing waits on a row still held back (main
-        thread only)."""
+        the same account, that write the objects it references (a promotion code's coupon, a price's product, each
+        product of a coupon's `applies_to.products`). Matched by id, the reference is that id; matched on another
+        key (a product's metadata.sku), the wait also resolves it to the object's id. Held rows are started now, so
+        nothing waits on a row still held back (main thread only)."""
         waits: list[Wait] = []
         for path, target in obj.references.items():
-            value = _at(params, path)
-            if not isinstance(value, str):
-                continue
-            for (writer_account, name, _), writer in self._writers.items():
-                if name != target or writer_account != account:
-                    continue
-                key = identity_key(writer.match_on, value)
-                if key is None:
-                    continue
-                if writer.match_on.kind == "id":
-                    if writer.pending(key):
-                        writer.release_held()
-                        waits.append(partial(_settled, writer, key))
-                    continue
-                writer.release_held(always=True)  # its finder resolves the key, whether or not a row is pending
-                waits.append(partial(_resolved, writer, key, value, path))
+            for where, value in _references(params, path):
+                for (writer_account, name, _), writer in self._writers.items():
+                    if name == target and writer_account == account:
+                        wait = self._wait_for(writer, where, value)
+                        if wait is not None:
+                            waits.append(wait)
         return tuple(waits)
+
+    @staticmethod
+    def _wait_for(writer: Writer, path: str, value: str) -> Wait | None:
+        key = identity_key(writer.match_on, value)
+        if key is None:
+            return None
+        if writer.match_on.kind == "id":
+            if not writer.pending(key):
+                return None
+            writer.release_held()
+            return partial(_settled, writer, key)
+        target = object_named(writer.obj_name)
+        if target is not None and target.ids_chosen_by_stripe and target.looks_like_id(value):
+            return None  # a Stripe id (cus_...): no row of this sync can be writing it under another key
+        writer.release_held(always=True)  # its finder resolves the key, whether or not a row is pending
+        return partial(_resolved, writer, key, value, path)
 
     def drain(self) -> None:
         """Wait until every writer's rows have an outcome; raise the first sync-ending failure."""
@@ -335,3 +341,14 @@ def _at(params: dict[str, Any], path: str) -> Any:
             return None
         node = node.get(part)
     return node
+
+
+def _references(params: dict[str, Any], path: str) -> list[tuple[str, str]]:
+    """(where, value) of each reference at `path`: the value itself, or each item of a list of them (a coupon's
+    applies_to.products), `where` then naming the item ("applies_to.products.1")."""
+    value = _at(params, path)
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, list):
+        return [(f"{path}.{index}", item) for index, item in enumerate(value) if isinstance(item, str)]
+    return []

@@ -17,7 +17,15 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from destination_stripe.objects.metadata import metadata_key_problem
-from destination_stripe.objects.params import Operation, ParamSpec, lookup, param_schema
+from destination_stripe.objects.params import (
+    Operation,
+    ParamSpec,
+    lookup,
+    nested_create_only,
+    param_schema,
+    without_paths,
+)
+from destination_stripe.objects.shown import Shape, shapes
 
 Validator = tuple[str, Callable[[str], "str | None"]]  # (rejection code, why a value is refused or None)
 
@@ -100,6 +108,10 @@ class ObjectDescription:
     # Fields Stripe shows only when asked (`expand`): a price's tiers. Every read and write asks for them, so the
     # values a row sends can be compared with what the object holds.
     includable: tuple[str, ...] = ()
+    # A create param Stripe shows only as the object it makes, at another field that must be expanded (in
+    # `includable`): {"default_price_data": "default_price"}, a product's default price. The expanded object is
+    # compared as the param, the field itself as its id; so a change to such a param is seen, never dropped.
+    expanded_as: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Words a param is sent as and shown back as null, by the param's last name: a price tier's {"up_to": "inf"}.
     shown_as_null: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # The list calls that together show every object: Stripe lists only active prices unless asked for inactive
@@ -108,6 +120,10 @@ class ObjectDescription:
     # replace + match on a field: the create param that moves the identity from the replaced object (a price's
     # transfer_lookup_key).
     transfer_param: str | None = None
+    # An upsert that finds only an archived object whose fixed fields the row changes creates a new one: Stripe
+    # frees an archived object's identifier for a new object (a deactivated promotion code's text). Otherwise that
+    # row gets `on_immutable_change` like any other.
+    new_when_archived: bool = False
 
     @cached_property
     def id_pattern(self) -> re.Pattern[str]:
@@ -117,6 +133,33 @@ class ObjectDescription:
     def immutable(self) -> frozenset[str]:
         """Create-only params the object shows back: a row can ask to change them, and Stripe cannot."""
         return (self.create_only & self.readable) - {"id"}
+
+    @cached_property
+    def shown(self) -> Mapping[str, Shape]:
+        """Where Stripe shows a param back otherwise than it was sent (currency codes lower-cased, ...; see
+        objects/shown.py): compared in that form. Case-insensitive identifiers compare lower-cased too."""
+        return shapes(self.params, lower=[n for n, f in self.field_identities.items() if f.case_insensitive])
+
+    @cached_property
+    def expanded_params(self) -> Mapping[str, str]:
+        """`expanded_as` the other way round: expanded field -> the param it shows."""
+        return MappingProxyType({shown_at: param for param, shown_at in self.expanded_as.items()})
+
+    def is_archived(self, data: Mapping[str, Any]) -> bool:
+        """Whether a Stripe object (as the API shows it) is archived: it holds every `archive_params` value (a
+        deactivated promotion code, an archived price). Deleted objects are never shown, so "delete" objects are
+        never archived."""
+        return self.delete == "archive" and all(data.get(k) == v for k, v in self.archive_params.items())
+
+    @cached_property
+    def nested_create_only(self) -> tuple[str, ...]:
+        """Dotted create-only params under an updatable one (a promotion code's `restrictions.minimum_amount` beside
+        the updatable `restrictions.currency_options`): never sent on update; fixed like `immutable` when shown."""
+        return nested_create_only(self.params)
+
+    def updatable(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` without the nested create-only ones (`nested_create_only`), which an update refuses."""
+        return without_paths(params, self.nested_create_only)
 
     @cached_property
     def create_only(self) -> frozenset[str]:
@@ -225,3 +268,4 @@ class ObjectDescription:
             "additionalProperties": True,
             "properties": properties,
         }
+

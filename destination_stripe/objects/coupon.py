@@ -9,6 +9,8 @@ redeemed cannot mean something else: create a new coupon id for a new offer. `so
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import stripe.params
 
 from destination_stripe.objects.base import ObjectDescription
@@ -27,10 +29,13 @@ COUPON = ObjectDescription(
     title="Coupon",
     service="coupons",
     params=build_params(stripe.params.CouponCreateParams, stripe.params.CouponUpdateParams,
-                        write_only=frozenset({"currency_options"}), descriptions=_DESCRIPTIONS),
+                        write_only=frozenset(), descriptions=_DESCRIPTIONS),
     id_prefix="",
     ids_chosen_by_stripe=False,
     id_regex=r"[A-Za-z0-9_\-]{1,255}",
     delete="delete",
     on_immutable_change="reject",
+    # Shown only when expanded ("This field is not included by default"; the Coupon object of the API reference).
+    includable=("applies_to", "currency_options"),
+    references=MappingProxyType({"applies_to.products": "product"}),
 )

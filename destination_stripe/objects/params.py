@@ -127,7 +127,11 @@ def _spec(name: str, annotation: Any, *, operation: str, description: str = "") 
         return ParamSpec(name, "list", item=item, clearable=clearable, description=description, **flags)
     if origin in (dict, UntypedStripeObject):  # `metadata`, or a map such as a price's currency_options
         kind: Kind = "metadata" if name == "metadata" else "map"
-        return ParamSpec(name, kind, clearable=clearable, description=description, **flags)
+        args = get_args(shape)
+        value = _resolve(args[-1]) if kind == "map" and args else None
+        # A map's values (a price's per-currency options) are described like list items, by `item`.
+        item = _spec(name, value, operation=operation) if value is not None and is_typeddict(value) else None
+        return ParamSpec(name, kind, item=item, clearable=clearable, description=description, **flags)
     if is_typeddict(shape):
         docs = _attribute_docs(shape)
         children = {
@@ -158,9 +162,13 @@ def _merge(a: ParamSpec, b: ParamSpec) -> ParamSpec:
     )
 
 
-def _with_readable(spec: ParamSpec, readable: bool) -> ParamSpec:
-    children = MappingProxyType({k: _with_readable(c, readable) for k, c in spec.children.items()})
-    item = _with_readable(spec.item, readable) if spec.item else None
+def _with_readable(spec: ParamSpec, readable: bool, write_only: frozenset[str], path: str) -> ParamSpec:
+    """`spec` with `readable` set, and unset under it for the dotted `write_only` paths ("*" for any key or item,
+    e.g. "currency_options.*.custom_unit_amount.enabled")."""
+    readable = readable and path not in write_only
+    children = MappingProxyType({k: _with_readable(c, readable, write_only, f"{path}.{k}")
+                                 for k, c in spec.children.items()})
+    item = _with_readable(spec.item, readable, write_only, f"{path}.*") if spec.item else None
     return replace(spec, children=children, item=item, readable=readable)
 
 
@@ -168,8 +176,9 @@ def build_params(create: type, update: type, *, write_only: frozenset[str],
                  descriptions: Mapping[str, str]) -> Mapping[str, ParamSpec]:
     """One ParamSpec per top-level param of an object: the union of its create and update TypedDicts.
 
-    `write_only` params are accepted on write but never shown back on the object (never "already true");
-    `descriptions` replace the SDK's first docstring sentence where a better one is known.
+    `write_only` params are accepted on write but never shown back on the object: top-level ones are never
+    "already true", nested ones ("custom_unit_amount.enabled") are left out of comparisons; `descriptions` replace
+    the SDK's first docstring sentence where a better one is known.
     """
     merged: dict[str, ParamSpec] = {}
     for operation, cls in (("create", create), ("update", update)):
@@ -181,7 +190,7 @@ def build_params(create: type, update: type, *, write_only: frozenset[str],
             spec = _spec(name, annotation, operation=operation, description=text)
             merged[name] = _merge(merged[name], spec) if name in merged else spec
     _module_classes.cache_clear()  # the parsed SDK sources were only needed to build the tree
-    return MappingProxyType({name: _with_readable(spec, name not in write_only)
+    return MappingProxyType({name: _with_readable(spec, True, write_only, name)
                              for name, spec in sorted(merged.items())})
 
 
@@ -228,3 +237,43 @@ def param_schema(spec: ParamSpec) -> dict[str, Any]:
     if spec.description:
         out["description"] = spec.description
     return out
+
+
+def nested_create_only(params: Mapping[str, ParamSpec]) -> tuple[str, ...]:
+    """Dotted paths of create-only params under a param that is both created and updated."""
+    found: list[str] = []
+
+    def walk(spec: ParamSpec, path: str) -> None:
+        for key, child in spec.children.items():
+            if child.on_create and not child.on_update:
+                found.append(f"{path}.{key}")
+            else:
+                walk(child, f"{path}.{key}")
+
+    for name, spec in params.items():
+        if spec.on_update and spec.on_create:
+            walk(spec, name)
+    return tuple(found)
+
+
+def without_paths(params: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of `params` without the values at the dotted `paths` (parents left empty by it removed too)."""
+    for path in paths:
+        head, _, rest = path.partition(".")
+        if rest and isinstance(params.get(head), dict):
+            pruned = _without(params[head], rest)
+            if pruned != params[head]:
+                params = {k: v for k, v in params.items() if k != head}
+                if pruned:
+                    params[head] = pruned
+    return params
+
+
+def _without(node: dict[str, Any], path: str) -> dict[str, Any]:
+    head, _, rest = path.partition(".")
+    if head not in node:
+        return node
+    if not rest:
+        return {k: v for k, v in node.items() if k != head}
+    child = node[head]
+    return {**node, head: _without(child, rest)} if isinstance(child, dict) else node

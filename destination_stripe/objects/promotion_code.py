@@ -29,7 +29,7 @@ PROMOTION_CODE = ObjectDescription(
     title="Promotion code",
     service="promotion_codes",
     params=build_params(stripe.params.PromotionCodeCreateParams, stripe.params.PromotionCodeUpdateParams,
-                        write_only=frozenset({"promotion", "customer_account"}), descriptions=_DESCRIPTIONS),
+                        write_only=frozenset(), descriptions=_DESCRIPTIONS),
     id_prefix="promo_",
     field_identities=MappingProxyType({
         "code": FieldIdentity("code", case_insensitive=True, list_filter="code", case_variants=()),
@@ -38,5 +38,6 @@ PROMOTION_CODE = ObjectDescription(
     archive_params=MappingProxyType({"active": False}),
     on_immutable_change="reject",
     create_defaults=MappingProxyType({"promotion": MappingProxyType({"type": "coupon"})}),
-    references=MappingProxyType({"promotion.coupon": "coupon"}),
+    new_when_archived=True,
+    references=MappingProxyType({"promotion.coupon": "coupon", "customer": "customer"}),
 )

@@ -98,8 +98,9 @@ What differs from Stripe (users of the server must know):
   ``payment_method``, ``source``, ``tax_id_data``, ``test_clock``, ``cash_balance``, ``tax``, ``validate``,
   ``expand`` and (update) ``default_source`` are validated and then ignored, not stored; ``expand[]=total_count`` on
   search is the one customer expansion honoured. Catalog objects honour ``expand`` only for their includable
-  fields (a price's ``tiers``/``currency_options``, a coupon's ``applies_to``/``currency_options``); expanding
-  references (``product``, ``promotion.coupon``) is accepted and ignored. ``/v1/products/search`` and
+  fields (a price's ``tiers``/``currency_options``, a coupon's ``applies_to``/``currency_options``) and two
+  references (a product's ``default_price``, a price's ``product``); expanding other references
+  (``promotion.coupon``, ``customer``) is accepted and ignored. ``/v1/products/search`` and
   ``/v1/prices/search`` answer 404. Nothing is ever redeemed: ``times_redeemed`` stays 0, ``max_redemptions`` is
   stored, not enforced.
 * Update merges nested objects field by field (``address``, ``shipping``, ``invoice_settings`` and its

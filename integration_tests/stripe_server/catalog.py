@@ -5,7 +5,13 @@ this store runs them as staged transactions (:class:`~.catalog_data.Tx`), commit
 tables and indexes, and records one event per write made through the API (``<kind>.created``, ``.updated`` with
 ``previous_attributes`` when something changed, ``.deleted`` with the last state), all while holding its lock.
 Writes without an origin (control-API seeding) record none. Event objects show what a plain retrieve shows
-(includable fields left out).
+(includable fields left out, references as ids).
+
+A reference a kind declares ``expandable`` (a product's ``default_price``, a price's ``product``: "Expandable" on the
+Product and Price objects of the API reference, https://docs.stripe.com/api/products/object and
+https://docs.stripe.com/api/prices/object, and https://docs.stripe.com/expand) is answered as the referenced object
+when the request expands it (``expand[]=default_price``, ``data.default_price`` on lists, deeper paths such as
+``default_price.currency_options`` expanding inside it); otherwise, and when the object is gone, as its id.
 """
 
 from __future__ import annotations
@@ -59,7 +65,7 @@ class CatalogStore:
         """A new object (``created`` may be forced: control-API seeding only); ``origin`` records its events."""
         spec = SPECS[kind]
         obj = self._run(scope, origin, created, lambda tx: spec.create(tx, params))
-        return spec.public(obj, expand_set(params), int(time.time()))
+        return self._shown(scope, spec, obj, expand_set(params), int(time.time()))
 
     def update(self, scope: Scope, kind: str, object_id: str, params: Params, origin: RequestOrigin | None) -> Snapshot:
         spec = SPECS[kind]
@@ -67,7 +73,7 @@ class CatalogStore:
         def action(tx: Tx) -> Snapshot:
             return spec.update(tx, self._live(tx, scope, spec, object_id), params)
 
-        return spec.public(self._run(scope, origin, None, action), expand_set(params), int(time.time()))
+        return self._shown(scope, spec, self._run(scope, origin, None, action), expand_set(params), int(time.time()))
 
     def delete(self, scope: Scope, kind: str, object_id: str, origin: RequestOrigin | None) -> Snapshot:
         spec = SPECS[kind]
@@ -88,7 +94,7 @@ class CatalogStore:
             obj = self._data(scope).tables[kind].get(object_id)
             if obj is None:
                 raise self._missing(scope, spec, object_id)
-        return spec.public(obj, expand_set(params), int(time.time()))
+        return self._shown(scope, spec, obj, expand_set(params), int(time.time()))
 
     def list_page(self, scope: Scope, kind: str, params: Params) -> tuple[list[Snapshot], bool]:
         """One page of ``kind`` matching the list filters in ``params``, newest first, and whether more follow."""
@@ -117,7 +123,7 @@ class CatalogStore:
                 query, lambda oid, param: self._missing(scope, spec, oid, param, 400), found.predicate, candidates
             )
         expand, now = expand_set(params, "data."), int(time.time())
-        return [spec.public(obj, expand, now) for obj in page], has_more
+        return [self._shown(scope, spec, obj, expand, now) for obj in page], has_more
 
     def all_objects(self, scope: Scope, kind: str, include_deleted: bool) -> list[Snapshot]:
         """Oldest first, as stored (includable fields too); deleted ones, if asked for, with ``deleted: true``."""
@@ -129,6 +135,20 @@ class CatalogStore:
         return found
 
     # --- internals ----------------------------------------------------------------------------------------------
+    def _shown(self, scope: Scope, spec: KindSpec, obj: Snapshot, expand: frozenset[str], now: int) -> Snapshot:
+        """``obj`` as the request sees it: includable fields as expanded, and expanded references as objects."""
+        shown = spec.public(obj, expand, now)
+        for name, kind in spec.expandable.items():
+            target_id = shown.get(name)
+            if name not in expand or not isinstance(target_id, str):
+                continue
+            with self._lock:
+                target = self._data(scope).tables[kind].get(target_id)
+            if target is not None:
+                inner = frozenset(e[len(name) + 1 :] for e in expand if e.startswith(name + "."))
+                shown = {**shown, name: self._shown(scope, SPECS[kind], target, inner, now)}
+        return shown
+
     def _run(self, scope: Scope, origin: RequestOrigin | None, created: int | None, action: Callable[[Tx], Any]) -> Any:
         now = int(time.time()) if created is None else created
         with self._lock:

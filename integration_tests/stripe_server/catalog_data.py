@@ -8,7 +8,7 @@ transaction, so checks and writes are atomic with respect to other requests.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -95,7 +95,9 @@ class KindSpec:
     """How one object kind behaves: the object modules each define one, the store runs them.
 
     ``public`` renders a stored object as Stripe answers it (``includable`` fields such as a price's ``tiers`` only
-    when the request expands them); ``delete`` is ``None`` where Stripe has no delete."""
+    when the request expands them); ``expandable`` names the fields holding another object's id that a request may
+    expand into that object (field -> kind; the store renders them); ``delete`` is ``None`` where Stripe has no
+    delete."""
 
     name: str
     noun: str
@@ -105,6 +107,7 @@ class KindSpec:
     list_filter: Callable[[CatalogData, Params], ListFilter]
     includable: tuple[str, ...] = ()
     render: Callable[[Snapshot, int], Snapshot] | None = None
+    expandable: Mapping[str, str] = field(default_factory=dict)
 
     def public(self, obj: Snapshot, expand: frozenset[str], now: int) -> Snapshot:
         shown = self.render(obj, now) if self.render is not None else obj

@@ -9,7 +9,9 @@
 * Update takes only ``name``, ``metadata`` and ``currency_options`` (the SDK's CouponUpdateParams); anything else is
   ``parameter_unknown``. Delete removes the coupon (retrieve answers 404 afterwards; promotion codes that used it
   keep naming it, as Stripe's existing discounts keep theirs).
-* ``applies_to`` and ``currency_options`` are includable (``expand[]=applies_to``); ``valid`` turns false once
+* ``applies_to`` and ``currency_options`` are includable (``expand[]=applies_to``; both marked "Expandable" on the
+  Coupon object, https://docs.stripe.com/api/coupons/object); currency codes are stored lower-cased, the ``currency``
+  value and the ``currency_options`` keys alike (:mod:`.validation`); ``valid`` turns false once
   ``redeem_by`` has passed. The wording of the refusals other than the first is this server's.
 """
 

@@ -15,6 +15,10 @@
   prices. For the list of inactive prices, set active to false", https://docs.stripe.com/api/prices/list), with
   ``lookup_keys`` too (at most 10): an archived price holding a key is listed only with ``active=false``. Whether
   Stripe applies that default together with ``lookup_keys`` is not verifiable from here; this is the strict reading.
+* ``product`` is expandable: ``expand[]=product`` answers the product object in its place (see :mod:`.catalog`).
+* Currency codes are stored lower-cased whatever the case sent (``EUR`` -> ``eur``; "Three-letter ISO currency code,
+  in lowercase", https://docs.stripe.com/api/prices/object#price_object-currency): :mod:`.validation` does it for
+  every currency parameter and ``currency_options`` key.
 * Amounts: ``unit_amount`` gives ``unit_amount_decimal`` its string; ``unit_amount_decimal`` gives ``unit_amount`` when
   it is a whole number. Tiered prices need ``tiers`` and ``tiers_mode``, the last tier ``up_to=inf``.
 """
@@ -285,4 +289,13 @@ def list_filter(data: CatalogData, params: Params) -> ListFilter:
     return ListFilter(predicate, candidates)
 
 
-SPEC = KindSpec("price", "price", create, update, None, list_filter, includable=("currency_options", "tiers"))
+SPEC = KindSpec(
+    "price",
+    "price",
+    create,
+    update,
+    None,
+    list_filter,
+    includable=("currency_options", "tiers"),
+    expandable={"product": "product"},
+)

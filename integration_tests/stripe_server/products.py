@@ -11,6 +11,8 @@
 * ``default_price_data`` creates the price too (events: ``product.created`` then ``price.created``);
   ``default_price`` on update must name a price of this product.
 * ``updated`` moves only when an update changes something; an update that changes nothing records no event.
+* ``default_price`` is expandable: ``expand[]=default_price`` answers the price object in its place (see
+  :mod:`.catalog`).
 """
 
 from __future__ import annotations
@@ -136,4 +138,4 @@ def list_filter(data: CatalogData, params: Params) -> ListFilter:
     return ListFilter(predicate if conditions else None, None if ids is None else list(dict.fromkeys(ids)))
 
 
-SPEC = KindSpec("product", "product", create, update, delete, list_filter)
+SPEC = KindSpec("product", "product", create, update, delete, list_filter, expandable={"default_price": "price"})
