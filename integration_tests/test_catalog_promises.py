@@ -367,3 +367,26 @@ def test_a_promotion_code_names_its_customer_by_the_email_a_customer_row_before_
     assert code.customer == customer.id
     again = connector.run("write", config=cfg, catalog=_streams("customers", "codes"), messages=messages)
     assert again.summary["unchanged"] == 2 and again.summary["writes"] == 0, again.summary
+
+
+@pytest.mark.parametrize("customers_stream", [None, "metadata.uid"])
+def test_a_promotion_code_names_an_existing_customer_by_email_with_no_customer_stream_matched_on_email(
+        connector, config, api_base, server, two_coupons, customers_stream):
+    """The customer's email is resolved to its id whether or not the sync writes customers, and whatever the
+    customers stream matches on: resolved through the email identity, not only through a stream that happens to
+    match on it (found by the conformance matrix: sent as given, then refused, or immutable_field in update)."""
+    [customer_id] = server.seed_customers([{"email": "ada@example.com", "metadata": {"uid": "u1"}}])
+    streams = [{"name": "codes", "object": "promotion_code", "match_on": "code",
+                "field_mapping": {"coupon_id": "promotion.coupon", "for_email": "customer"}}]
+    messages = [record({"code": "ADA10", "coupon_id": "TEN", "for_email": "ada@example.com"}, "codes"), state(1)]
+    if customers_stream is not None:
+        streams.append({"name": "customers", "object": "customer", "match_on": customers_stream})
+        messages.insert(0, record({"uid": "u1", "name": "Ada"}, "customers"))
+    cfg = {**config, "streams": streams}
+    names = ("codes",) if customers_stream is None else ("customers", "codes")
+    result = connector.run("write", config=cfg, catalog=_streams(*names), messages=messages)
+    assert result.returncode == 0 and result.summary["rejected"] == 0, result.stdout[-3000:]
+    [code] = _codes(api_base)
+    assert code.customer == customer_id
+    again = connector.run("write", config=cfg, catalog=_streams(*names), messages=messages)
+    assert again.summary["rejected"] == 0 and again.summary["writes"] == 0, again.summary

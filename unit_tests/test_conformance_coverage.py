@@ -38,8 +38,8 @@ def test_the_profiles_refer_to_exactly_the_objects_the_descriptions_wait_for():
     for name, profile in PROFILES.items():
         waited_for = set(OBJECTS[name].references.values())
         assert set(profile.references) == waited_for, (name, sorted(profile.references), sorted(waited_for))
-        for target, ref_id in profile.references.items():
-            assert reference_row(target, ref_id)
+        for target, reference in profile.references.items():
+            assert reference_row(target, reference)
 
 
 def test_profile_rows_carry_only_parameters_of_their_object():

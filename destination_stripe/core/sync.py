@@ -171,12 +171,22 @@ class Sync:
         waits: list[Wait] = []
         for path, target in obj.references.items():
             for where, value in _references(params, path):
-                for (writer_account, name, _), writer in self._writers.items():
+                self._identity_writer(target, value, account)
+                for (writer_account, name, _), writer in list(self._writers.items()):
                     if name == target and writer_account == account:
                         wait = self._wait_for(writer, where, value)
                         if wait is not None:
                             waits.append(wait)
         return tuple(waits)
+
+    def _identity_writer(self, target: str, value: str, account: str | None) -> None:
+        """Make sure a reference that is not an id of the target can be resolved by the target's identity field (a
+        customer named by email), even before (or without) a stream of this sync that writes the target by it: the
+        writer of that identity, which such a stream shares."""
+        obj = object_named(target)
+        if obj is None or not obj.ids_chosen_by_stripe or obj.looks_like_id(value) or not obj.field_identities:
+            return  # an id, or an object whose ids the caller chooses: sent as given
+        self.writer_for(obj, obj.parse_match_on(next(iter(obj.field_identities))), account)
 
     @staticmethod
     def _wait_for(writer: Writer, path: str, value: str) -> Wait | None:

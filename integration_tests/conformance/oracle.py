@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from destination_stripe.objects import OBJECTS
 from integration_tests.conformance.cells import MATCH_KEY
-from integration_tests.conformance.scenario import EXTRA_COLUMN, Expected, Scenario, slot_marker
+from integration_tests.conformance.scenario import EXTRA_COLUMN, Expected, Scenario, resolved, slot_marker
 
 METADATA_KEYS = frozenset({"cm_slot", "cm_v", MATCH_KEY, EXTRA_COLUMN})
 
@@ -23,19 +24,36 @@ def problems(scenario: Scenario, server: Any) -> list[str]:
     account = scenario.account
     found: list[str] = []
     stores: dict[str, list[dict[str, Any]]] = {}
-    for expected in scenario.expected():
-        service = expected.cell.obj.service
+
+    def store(service: str) -> list[dict[str, Any]]:
         if service not in stores:
             stores[service] = getattr(server, service)(account=account)
-        found += _slot_problems(expected, stores[service])
+        return stores[service]
+
+    ids = _reference_ids(scenario, store)
+    for expected in scenario.expected():
+        found += _slot_problems(expected, store(expected.cell.obj.service), ids)
     return found
+
+
+def _reference_ids(scenario: Scenario, store: Any) -> dict[str, str]:
+    """What Stripe holds in place of each reference value rows carry: the id of the object it names."""
+    ids: dict[str, str] = {}
+    for name, reference in scenario.references().items():
+        if reference.match == "id":
+            ids[reference.value] = reference.value
+            continue
+        named = [o["id"] for o in store(OBJECTS[name].service)
+                 if str(o.get(reference.match, "")).lower() == reference.value.lower()]
+        ids[reference.value] = named[0] if len(named) == 1 else f"<{len(named)} {name}s named {reference.value}>"
+    return ids
 
 
 def _live(expected: Expected, obj: dict[str, Any]) -> bool:
     return expected.cell.obj.delete != "archive" or obj.get("active", True) is True
 
 
-def _slot_problems(expected: Expected, objects: list[dict[str, Any]]) -> list[str]:
+def _slot_problems(expected: Expected, objects: list[dict[str, Any]], ids: dict[str, str]) -> list[str]:
     marker = slot_marker(expected.cell, expected.slot)
     where = f"{marker} ({expected.cell.obj.name} by {expected.cell.match}, {expected.cell.operation})"
     mine = [o for o in objects if (o.get("metadata") or {}).get("cm_slot") == marker]
@@ -55,7 +73,7 @@ def _slot_problems(expected: Expected, objects: list[dict[str, Any]]) -> list[st
     if expected.state == "live" and len(mine) != 1 and not replaced:
         out.append(f"{where}: {len(mine)} objects carry the slot, one expected: {[o['id'] for o in mine]}")
     for obj in live:
-        out += [f"{where} {obj['id']}: {problem}" for problem in _value_problems(expected, obj)]
+        out += [f"{where} {obj['id']}: {problem}" for problem in _value_problems(expected, obj, ids)]
         if expected.state == "live":
             out += [f"{where} {obj['id']}: {problem}" for problem in _identity_problems(expected, obj)]
     return out
@@ -74,9 +92,9 @@ def _identity_problems(expected: Expected, obj: dict[str, Any]) -> list[str]:
     return [] if same else [f"holds identifier {held!r}, expected {expected.identifier!r}"]
 
 
-def _value_problems(expected: Expected, obj: dict[str, Any]) -> list[str]:
+def _value_problems(expected: Expected, obj: dict[str, Any], ids: dict[str, str]) -> list[str]:
     out: list[str] = []
-    for key, want in expected.values.items():
+    for key, want in resolved(expected.values, ids).items():
         if key == "metadata":
             held = obj.get("metadata") or {}
             out += [f"metadata.{k} is {held.get(k)!r}, expected {v!r}" for k, v in want.items() if held.get(k) != v]

@@ -22,9 +22,21 @@ from integration_tests.conformance.cells import Cell
 SEED_VERSION = 9  # the values an object holds before the sync (different from every row version)
 VERSIONS = 3  # row versions 0..2
 
-# Objects the rows refer to, by the ids the matrix gives them (their own rows come from their profiles).
-PRODUCT_REF = "cm-prod"
-COUPON_REF = "cm-coupon"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An object rows refer to: the value they carry, and how that value finds it (its id when the caller chooses
+    ids; else an identity such as a customer's email, which the connector resolves to the id it sends)."""
+
+    value: str
+    match: str = "id"
+
+
+# Objects the rows refer to (their own rows: `reference_row`).
+PRODUCT_REF = Reference("cm-prod")
+COUPON_REF = Reference("cm-coupon")
+CUSTOMER_REF = Reference("cm-cust@example.com", match="email")
 
 Fields = Callable[[Cell, int, int], dict[str, Any]]
 
@@ -34,7 +46,7 @@ class Profile:
     fields: Fields  # (cell, slot, version) -> the row's fields besides the identifier, as Stripe stores them
     identifier_format: Mapping[str, str] = field(default_factory=dict)  # identity field -> format of "{tag}-{slot}"
     defaults: Mapping[str, Any] = field(default_factory=dict)  # what Stripe shows for a field a row leaves out
-    references: Mapping[str, str] = field(default_factory=dict)  # referenced object name -> the id rows use
+    references: Mapping[str, Reference] = field(default_factory=dict)  # referenced object name -> what rows carry
     # Fields Stripe fixes at creation that a version may change when the object is replaced on such a change
     # (`on_immutable_change: replace`): (cell, slot, version) -> those fields.
     replaced_fields: Fields | None = None
@@ -65,7 +77,7 @@ def _product(cell: Cell, slot: int, version: int) -> dict[str, Any]:
 
 
 def _price(cell: Cell, slot: int, version: int) -> dict[str, Any]:
-    row: dict[str, Any] = {"product": PRODUCT_REF, "currency": "eur", "unit_amount": 1000 + slot,
+    row: dict[str, Any] = {"product": PRODUCT_REF.value, "currency": "eur", "unit_amount": 1000 + slot,
                            "nickname": f"Price {slot}.{version}", "metadata": _metadata(cell, slot, version)}
     if slot % 2:
         row["recurring"] = {"interval": "month", "interval_count": 1}
@@ -81,12 +93,15 @@ def _coupon(cell: Cell, slot: int, version: int) -> dict[str, Any]:
     if slot % 2:
         row.update(amount_off=500 + slot, currency="usd", duration="once")
     else:
-        row.update(percent_off=10 + slot, duration="forever", applies_to={"products": [PRODUCT_REF]})
+        row.update(percent_off=10 + slot, duration="forever", applies_to={"products": [PRODUCT_REF.value]})
     return row
 
 
 def _promotion_code(cell: Cell, slot: int, version: int) -> dict[str, Any]:
-    return {"promotion": {"type": "coupon", "coupon": COUPON_REF}, "metadata": _metadata(cell, slot, version)}
+    row = {"promotion": {"type": "coupon", "coupon": COUPON_REF.value}, "metadata": _metadata(cell, slot, version)}
+    if slot % 2:
+        row["customer"] = CUSTOMER_REF.value  # a code only this customer may redeem, named by email
+    return row
 
 
 PROFILES: dict[str, Profile] = {
@@ -97,14 +112,17 @@ PROFILES: dict[str, Profile] = {
                      references={"product": PRODUCT_REF}, replaced_fields=_price_replaced),
     "coupon": Profile(_coupon, references={"product": PRODUCT_REF}),
     "promotion_code": Profile(_promotion_code, identifier_format={"code": "{}"}, defaults={"active": True},
-                              references={"coupon": COUPON_REF}),
+                              references={"coupon": COUPON_REF, "customer": CUSTOMER_REF}),
 }
 
 
-def reference_row(name: str, identifier: str) -> dict[str, Any]:
-    """The values of an object other rows refer to (seeded, or written by a stream of its own)."""
+def reference_row(name: str, reference: Reference) -> dict[str, Any]:
+    """The row (identifier included) of an object other rows refer to: seeded, or written by a stream of its own."""
+    identity = {"id" if reference.match == "id" else reference.match: reference.value}
     if name == "product":
-        return {"name": "Referenced product"}
+        return {**identity, "name": "Referenced product"}
     if name == "coupon":
-        return {"percent_off": 5, "duration": "once", "name": "Referenced coupon"}
+        return {**identity, "percent_off": 5, "duration": "once", "name": "Referenced coupon"}
+    if name == "customer":
+        return {**identity, "name": "Referenced customer"}
     raise KeyError(f"no reference row for {name}: add one next to its profile")

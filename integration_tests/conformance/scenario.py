@@ -15,7 +15,7 @@ from typing import Any
 
 from integration_tests.conformance.cells import MATCH_KEY, Cell
 from integration_tests.conformance.plans import CellPlan, MappedLeaf, Plan
-from integration_tests.conformance.profiles import PROFILES, SEED_VERSION, reference_row
+from integration_tests.conformance.profiles import PROFILES, SEED_VERSION, Reference, reference_row
 
 STATE_EVERY = 7
 EXTRA_COLUMN = "cm_extra"  # a column no object has: dropped, or kept in metadata with unmapped_fields: metadata
@@ -45,6 +45,7 @@ class Scenario:
         self.spelling = spelling  # SPELLINGS applied to every row (values Stripe stores the same way)
         self.account = account  # a Stripe Connect account the whole sync writes into (stripe_account), or None
         self.identifiers: dict[tuple[str, int], str] = {}  # (tag, slot) -> identifier
+        self.reference_ids: dict[str, str] = {}  # a reference value rows carry -> the seeded object's id
 
     def rerun(self, spelling: frozenset[str] = frozenset()) -> Scenario:
         """The next sync of the same keys (`Plan.rerun`), against what this one left: nothing is seeded."""
@@ -54,9 +55,9 @@ class Scenario:
 
     # --- before the sync ----------------------------------------------------------------------------------------
 
-    def references(self) -> dict[str, str]:
-        """Objects the cells' rows refer to: object name -> id."""
-        wanted: dict[str, str] = {}
+    def references(self) -> dict[str, Reference]:
+        """Objects the cells' rows refer to: object name -> how rows name it."""
+        wanted: dict[str, Reference] = {}
         for cell_plan in self.plan.cells:
             wanted.update(PROFILES[cell_plan.cell.obj.name].references)
         return wanted
@@ -64,8 +65,12 @@ class Scenario:
     def seed(self, server: Any) -> None:
         account = self.account
         if not self.references_in_sync:
-            for name, ref_id in self.references().items():
-                server.seed(name, [{"id": ref_id, **reference_row(name, ref_id)}], account=account)
+            for name, reference in self.references().items():
+                if name == "customer":
+                    [made] = server.seed_customers([reference_row(name, reference)], account=account)
+                else:
+                    [made] = server.seed(name, [reference_row(name, reference)], account=account)
+                self.reference_ids[reference.value] = made
         for cell_plan in self.plan.cells:
             cell = cell_plan.cell
             for slot, slot_plan in enumerate(cell_plan.slots):
@@ -85,8 +90,7 @@ class Scenario:
 
     def _seed_params(self, cell_plan: CellPlan, slot: int) -> dict[str, Any]:
         cell = cell_plan.cell
-        profile = PROFILES[cell.obj.name]
-        params = _values(cell_plan, slot, SEED_VERSION)
+        params = resolved(_values(cell_plan, slot, SEED_VERSION), self.reference_ids)  # seeds hold ids, as Stripe
         match_on = cell.match_on
         if cell.stripe_ids:
             return params
@@ -97,7 +101,6 @@ class Scenario:
             params[match_on.field] = identifier
         else:
             params["id"] = identifier
-        del profile
         return params
 
     # --- the sync -------------------------------------------------------------------------------------------------
@@ -114,8 +117,8 @@ class Scenario:
                                            for leaf in cell_plan.mapped]
             streams.append(stream)
         if self.references_in_sync:
-            for name in self.references():
-                streams.append({"name": f"ref-{name}", "object": name, "match_on": "id"})
+            for name, reference in self.references().items():
+                streams.append({"name": f"ref-{name}", "object": name, "match_on": reference.match})
         config = {**base, "streams": streams, "identity_index": self.plan.identity_index,
                   "unmapped_fields": self.plan.unmapped_fields}
         if self.account is not None:
@@ -141,8 +144,8 @@ class Scenario:
                                for version in slot_plan.versions])
         ordered: list[tuple[str, dict[str, Any]]] = []
         if self.references_in_sync:
-            ordered += [(f"ref-{name}", {"id": ref_id, **reference_row(name, ref_id)})
-                        for name, ref_id in self.references().items()]
+            ordered += [(f"ref-{name}", reference_row(name, reference))
+                        for name, reference in self.references().items()]
         rng = random.Random(self.plan.order)
         while queues:
             queue = rng.choice(queues)
@@ -221,6 +224,15 @@ def _upper_currencies(value: Any) -> Any:
         return {k: (v.upper() if k == "currency" and isinstance(v, str) else _upper_currencies(v))
                 for k, v in value.items()}
     return value
+
+
+def resolved(value: Any, ids: dict[str, str]) -> Any:
+    """`value` with every reference value replaced by the id of the object it names."""
+    if isinstance(value, dict):
+        return {k: resolved(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolved(v, ids) for v in value]
+    return ids.get(value, value) if isinstance(value, str) else value
 
 
 def _state(cell: Cell, exists: bool) -> str:
