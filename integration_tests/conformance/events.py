@@ -103,6 +103,9 @@ class EventScenario:
                                                "payload": {"stripe_customer_id": "cus_CmSeeded0001", "value": "1"},
                                                "timestamp": self.now - 120}], mode=self.mode)
 
+    def _customer_matches(self) -> list[str]:
+        return sorted({cell.match for cell, _ in self.plan.cells if cell.match != "id" and self._names_customer(cell)})
+
     def _identifier(self, cell: EventCell, slot: int) -> str:
         return f"{cell.tag}-{slot}"
 
@@ -113,7 +116,8 @@ class EventScenario:
     def config(self, base: dict[str, Any]) -> dict[str, Any]:
         streams: list[dict[str, Any]] = []
         if self.plan.customers_in_sync:
-            streams.append({"name": "cm-customers", "object": "customer", "match_on": f"metadata.{MATCH_KEY}"})
+            streams += [{"name": _customer_stream(match), "object": "customer", "match_on": match}
+                        for match in self._customer_matches()]
         for cell, slots in self.plan.cells:
             meter: dict[str, Any] = {"event_name": EVENT_NAME, "customer_match_on": cell.match,
                                      "transport": cell.transport}
@@ -123,7 +127,8 @@ class EventScenario:
         return {**base, "streams": streams}
 
     def catalog(self) -> dict[str, Any]:
-        names = [("cm-customers", "append_dedup", [])] if self.plan.customers_in_sync else []
+        names = [(_customer_stream(m), "append_dedup", []) for m in self._customer_matches()] \
+            if self.plan.customers_in_sync else []
         names += [(cell.tag, "soft_delete" if cell.operation == "cancel" else "append_dedup", [["id"]])
                   for cell, _ in self.plan.cells]
         return {"streams": [{"stream": {"name": name, "json_schema": {"type": "object"},
@@ -138,7 +143,10 @@ class EventScenario:
             for slot, planned in enumerate(slots):
                 values = self._customer_values(cell, slot)
                 if self.plan.customers_in_sync and cell.match != "id" and self._names_customer(cell):
-                    ordered.append(("cm-customers", {"email": values["email"], MATCH_KEY: values[MATCH_KEY]}))
+                    # the customer row matched the way its usage names it (a stream per identity)
+                    customer = {"email": values["email"], "metadata": {MATCH_KEY: values[MATCH_KEY]}} \
+                        if cell.match == "email" else {MATCH_KEY: values[MATCH_KEY], "email": values["email"]}
+                    ordered.append((_customer_stream(cell.match), customer))
                 queues.append([(cell.tag, self._row(cell, slot, row)) for row in range(planned.rows)])
         rng = random.Random(self.plan.order)
         while queues:
@@ -194,3 +202,7 @@ class EventScenario:
                 if cell.transport == "v1" and int(mine[0]["payload"]["value"]) != self.value(cell, slot, 0):
                     found.append(f"{where}: the first row's value was not the one kept: {mine[0]['payload']}")
         return found
+
+
+def _customer_stream(match: str) -> str:
+    return f"cm-customers-{'md' if match.startswith('metadata.') else match}"
