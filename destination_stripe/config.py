@@ -32,7 +32,7 @@ from destination_stripe.config_streams import (
 from destination_stripe.config_unknown import unknown_options, unknown_stream_keys
 from destination_stripe.config_urls import safe_url
 from destination_stripe.errors import ConfigurationError
-from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, object_named
+from destination_stripe.objects import OBJECTS, MatchOn, object_named
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 # docs/integrations/destinations/stripe.md, laid out like Airbyte's connector docs; metadata.yaml names the same URL.
@@ -336,7 +336,7 @@ class StripeConfig(BaseModel):
         own = next((s for s in self.streams if s.name == name), None) if name is not None else None
         return effective_stream(own, object_name=self.object, match_on=self.match_on,
                                 default_operation=self.default_operation, field_mapping=self.field_mapping,
-                                meter_event=self.meter_event)
+                                meter_event=self.meter_event, match_on_set="match_on" in self.model_fields_set)
 
     @property
     def key(self) -> str:
@@ -361,8 +361,7 @@ class StripeConfig(BaseModel):
     @property
     def match(self) -> MatchOn:
         """The default identity of the default object (per stream: `stream(name)`)."""
-        obj = object_named(self.object) or CUSTOMER
-        return obj.parse_match_on(self.match_on)
+        return self.stream(None).match
 
     @property
     def base_url(self) -> str:

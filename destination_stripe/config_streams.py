@@ -99,17 +99,32 @@ class EffectiveStream:
 
 def effective_stream(own: StreamSettings | None, *, object_name: str, match_on: str,
                      default_operation: OperationName, field_mapping: dict[str, str],
-                     meter_event: MeterEventOptions | None = None) -> EffectiveStream:
-    """A stream's own settings over the defaults given."""
+                     meter_event: MeterEventOptions | None = None, match_on_set: bool = True) -> EffectiveStream:
+    """A stream's own settings over the defaults given. `match_on_set`: the user wrote the default match_on."""
     name = (own.object if own and own.object else None) or object_name
+    obj = object_named(name)
     return EffectiveStream(
         object_name=name,
-        obj=object_named(name),
-        match_on=(own.match_on if own and own.match_on else None) or match_on,
+        obj=obj,
+        match_on=(own.match_on if own and own.match_on else None) or _inherited_match_on(
+            obj, match_on, forced=match_on_set and not (own and own.object)),
         default_operation=(own.default_operation if own and own.default_operation else None) or default_operation,
         field_mapping=own.field_mapping if own and own.field_mapping is not None else field_mapping,
         meter_event=(own.meter_event if own and own.meter_event else None) or meter_event or MeterEventOptions(),
     )
+
+
+def _inherited_match_on(obj: ObjectDescription | None, match_on: str, *, forced: bool) -> str:
+    """The default match_on where it fits the stream's object. A default meant for another object (`email`, the
+    spec's default, for a products stream) gives way to the object's own identity, unless the user wrote it for this
+    very object (the top-level object's own match_on: a mistake there is a config error)."""
+    if forced or obj is None or obj.insert_only:
+        return match_on
+    try:
+        obj.parse_match_on(match_on)
+    except ValueError:
+        return obj.default_match
+    return match_on
 
 
 def stream_problems(settings: EffectiveStream, where: str) -> list[str]:

@@ -81,3 +81,41 @@ def test_a_primary_key_naming_a_param_still_sends_that_param_when_matching_on_me
     again = connector.run("write", config=cfg, catalog=catalog(primary_key=[["email"]]), messages=rows)
     assert again.summary["unchanged"] == 2 and again.summary["writes"] == 0, again.summary
     assert len(server.customers()) == 2
+
+
+# --- an object's own identity, and which object a stream writes ------------------------------------------------
+
+
+def test_a_streams_entry_for_another_object_without_its_own_match_on_uses_that_objects_identity(
+        connector, config, server):
+    """The spec's default match_on (`email`) is a customer's identity; a products stream that names no match_on
+    is matched on the product's own (its id), not refused for an option the user never wrote for it."""
+    cfg = {**config, "streams": [{"name": "products", "object": "product"}, {"name": "prices", "object": "price"}]}
+    both = catalog(stream="products")
+    both["streams"] += catalog(stream="prices")["streams"]
+    rows = [record({"id": "tea", "name": "Tea"}, stream="products"),
+            record({"lookup_key": "tea_eur", "product": "tea", "currency": "eur", "unit_amount": 500},
+                   stream="prices"), state(1)]
+    status = _status(connector.run("check", config=cfg))
+    assert status["status"] == "SUCCEEDED", status
+    result = connector.run("write", config=cfg, catalog=both, messages=rows)
+    assert result.returncode == 0 and result.summary["created"] == 2, result.stdout[-2000:]
+    assert [p["id"] for p in server.products()] == ["tea"]
+    assert [p["lookup_key"] for p in server.prices()] == ["tea_eur"]
+    again = connector.run("write", config=cfg, catalog=both, messages=rows)
+    assert again.summary["unchanged"] == 2 and again.summary["writes"] == 0, again.summary
+
+
+def test_a_match_on_written_for_the_top_level_object_that_does_not_fit_it_is_still_a_config_error(connector, config):
+    result = connector.run("check", config={**config, "object": "product", "match_on": "email"})
+    status = _status(result)
+    assert status["status"] == "FAILED" and "match_on" in status["message"], status
+
+
+def test_a_destination_object_name_contradicting_the_streams_entry_is_a_config_error(connector, config, server):
+    cfg = {**config, "streams": [{"name": "things", "object": "coupon", "match_on": "id"}]}
+    result = connector.run("write", config=cfg, messages=[record({"id": "x", "name": "X"}, stream="things"), state(1)],
+                           catalog=catalog(stream="things", primary_key=[["id"]], object_name="product"))
+    assert result.returncode != 0 and result.error["failure_type"] == "config_error", result.stdout[-2000:]
+    assert "destination_object_name" in result.error["message"] and "coupon" in result.error["message"]
+    assert server.products() == [] and server.coupons() == []

@@ -90,6 +90,11 @@ def _plan(config: StripeConfig, configured: Mapping[str, Any], name: str) -> Str
     if obj is None:
         raise ConfigurationError(f"Stream {name!r}: destination_object_name {object_name!r} is not supported; this "
                                  f"destination writes {', '.join(OBJECTS)}.")
+    own_object = next((s.object for s in config.streams if s.name == name and s.object), None)
+    if object_name and own_object and object_named(own_object) is not obj:
+        raise ConfigurationError(f"Stream {name!r}: the catalog's destination_object_name is {object_name!r} but "
+                                 f"streams[{name}].object is {own_object!r}; remove the object from the streams entry "
+                                 "or make the two agree.")
     mode = configured.get("destination_sync_mode") or "append"
     if mode not in SYNC_MODE_OPERATIONS:
         reason = REFUSED_SYNC_MODES.get(mode, "supported: " + ", ".join(SYNC_MODE_OPERATIONS))
@@ -148,7 +153,7 @@ def _activation_match_on(name: str, obj: ObjectDescription, settings: EffectiveS
     if own is not None:
         return _parse(name, obj, own, "match_on")
     fitting = _fits(obj, settings.match_on)
-    return fitting if fitting is not None else obj.parse_match_on(next(iter(obj.field_identities), "id"))
+    return fitting if fitting is not None else obj.parse_match_on(obj.default_match)
 
 
 def _fits(obj: ObjectDescription, text: str) -> MatchOn | None:

@@ -174,6 +174,12 @@ class ObjectDescription:
         """Top-level params the object shows back (the others are write-only: never "already true")."""
         return frozenset(n for n, s in self.params.items() if s.readable)
 
+    @property
+    def default_match(self) -> str:
+        """The match_on a stream of this object uses when none was written for it: its first identity field (a
+        customer's email, a price's lookup key), else its id."""
+        return next(iter(self.field_identities), "id")
+
     def lookup(self, path: str) -> ParamSpec | None:
         return lookup(self.params, path)
 
