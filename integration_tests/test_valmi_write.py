@@ -254,6 +254,20 @@ def test_a_product_sink_upserts_under_the_rows_skus_and_mirror_deletes_archive(c
     assert '"writes":0' in summary, summary
 
 
+def test_a_promotion_code_sink_resolves_a_customer_named_by_email_to_its_id(connector, config, server):
+    """One sink writes only promotion codes; a code restricted to a customer names it by email (a mapped column),
+    and Stripe needs the id: resolved as in an Airbyte sync, not sent as given and refused."""
+    [ada] = server.seed_customers([{"email": "ada@example.com"}], mode="test")
+    server.seed("coupon", [{"id": "TEN", "percent_off": 10, "duration": "once"}], mode="test")
+    result = valmi_write(connector, config, catalog="catalog_promotion_codes_upsert_by_code.json",
+                         destination_catalog="destination_catalog_upsert_promotion_codes_by_code.json",
+                         rows="promotion_codes_for_customers_by_email.jsonl")
+    assert result.returncode == 0 and rejects(result) == [], result.stdout[-3000:]
+    codes = {c["code"]: c for c in server.promotion_codes(mode="test")}
+    assert codes["ADA10"]["customer"] == ada and codes["ANYONE10"]["customer"] is None
+    assert states(result) == [final({"upsert": 2})]
+
+
 def test_discover_under_valmi_prints_a_catalog_with_a_sink_per_object(connector, config):
     result = connector.run("discover", config=config, env=VALMI_ENV)
     assert result.returncode == 0, result.stdout[-3000:]

@@ -133,6 +133,7 @@ class ValmiWrite:
         refused = self._sync.accounts.problem(config.stripe_account, plan.obj)
         if refused is not None:
             raise ConfigurationError(f"stripe_account: {refused.reason}")
+        self._account = config.stripe_account
         self._writer = self._sync.writer_for(plan.obj, plan.match_on, config.stripe_account)
         self._tracker = ChunkTracker(self._emit, chunk_size=args.chunk_size,
                                      records_per_metric=args.records_per_metric,
@@ -193,7 +194,11 @@ class ValmiWrite:
             self._reject_now(data, stream, rejection)
             return
         seq = self._tracker.record_started()
-        self._writer.add(Row(seq=seq, operation=operation, mapped=mapped, record=data, stream=stream))
+        # One sink writes no object another row of the sync refers to, but a reference by identity (a promotion
+        # code's customer named by email) still resolves to the id Stripe needs.
+        obj = self._plan.obj
+        waits = self._sync.waits_for(obj, mapped.create_params, self._account) if obj.references else ()
+        self._writer.add(Row(seq=seq, operation=operation, mapped=mapped, record=data, stream=stream, waits=waits))
 
     def _map(self, operation: Operation, data: Mapping[str, Any]) -> MappedRow:
         """Params from the mapped columns; a delete needs only its identifier, so nothing else can refuse it."""
