@@ -11,9 +11,16 @@ from typing import Any
 from hypothesis import given
 
 from integration_tests.conformance.events import EventScenario, event_cells, event_plans
-from integration_tests.conformance.runs import MATRIX, base_config, describe, fresh_server
+from integration_tests.conformance.runs import (
+    MATRIX,
+    base_config,
+    calibration,
+    describe,
+    fault_rules,
+    fault_schedules,
+    fresh_server,
+)
 from integration_tests.connector import LIVE_KEY, Connector, Result
-from integration_tests.test_conformance_faults import _rules, faults
 
 CELLS = event_cells()
 
@@ -47,19 +54,14 @@ def test_every_event_cell_bills_each_event_once_and_the_same_rows_again_bill_not
 
 
 @MATRIX
-@given(plan=event_plans(CELLS), schedule=faults)
+@given(plan=event_plans(CELLS), schedule=fault_schedules)
 def test_a_fault_at_any_write_of_a_usage_sync_bills_each_event_once(plan, schedule, connector, server, api_base):
-    fresh_server(server)
-    calibration = EventScenario(plan)
-    calibration.seed(server)
-    clean = _write(connector, calibration, api_base)
-    assert clean.returncode == 0, describe(clean)
-    writes = clean.summary["writes"]
+    writes = calibration(server, lambda: EventScenario(plan), lambda s: _write(connector, s, api_base))["writes"]
 
     fresh_server(server)
     scenario = EventScenario(plan)
     scenario.seed(server)
-    server.configure(faults=_rules(schedule, writes))
+    server.configure(faults=fault_rules(schedule, writes))
     faulted = _write(connector, scenario, api_base)
     assert faulted.returncode == 0 and faulted.summary["rejected"] == 0, (schedule, writes, describe(faulted))
     assert scenario.problems(server) == [], (schedule, writes)

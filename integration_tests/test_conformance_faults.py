@@ -8,58 +8,36 @@ server), so "the last write" is the last one whatever the plan.
 
 from __future__ import annotations
 
-from typing import Any
-
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from integration_tests.conformance.cells import all_cells
 from integration_tests.conformance.oracle import problems
 from integration_tests.conformance.plans import plans
-from integration_tests.conformance.runs import MATRIX, describe, fresh_server, write
+from integration_tests.conformance.runs import (
+    FAULT_KINDS,
+    MATRIX,
+    WRITES,
+    calibration,
+    describe,
+    fault_rules,
+    fault_schedules,
+    fresh_server,
+    write,
+)
 from integration_tests.conformance.scenario import Scenario
 
 CELLS = all_cells()
-WRITES = ["POST", "DELETE"]
-FAULT_KINDS: dict[str, dict[str, Any]] = {
-    "500 applied": {"kind": "error_500", "applied": True},
-    "500 not applied": {"kind": "error_500", "applied": False},
-    "lost answer": {"kind": "lost_response"},
-    "429": {"kind": "rate_limit", "reason": "endpoint-rate"},
-    "429 lock timeout": {"kind": "lock_timeout"},
-    "reset": {"kind": "connection_reset"},
-    "503": {"kind": "error_503"},
-}
-faults = st.lists(st.tuples(st.sampled_from(sorted(FAULT_KINDS)), st.sampled_from([0.0, 0.5, 1.0]) | st.floats(0, 1)),
-                  min_size=1, max_size=3)
-
-
-def _rules(schedule: list[tuple[str, float]], writes: int) -> list[dict[str, Any]]:
-    """Each fault on the write at its fraction of the sync's writes (distinct positions, in order: a rule's skip
-    counts the writes it lets through, and an earlier rule firing takes one write from the later ones' count)."""
-    positions = sorted({round(fraction * (writes - 1)) for _, fraction in schedule})
-    kinds = [kind for kind, _ in schedule][:len(positions)]
-    rules = []
-    for index, (position, kind) in enumerate(zip(positions, kinds, strict=True)):
-        rules.append({**FAULT_KINDS[kind], "methods": WRITES, "count": 1, "skip": position - index})
-    return rules
-
-
 @MATRIX
-@given(plan=plans(CELLS), schedule=faults)
+@given(plan=plans(CELLS), schedule=fault_schedules)
 def test_a_fault_at_any_write_of_a_sync_leaves_exactly_the_rows_values_once(plan, schedule, connector, server,
                                                                             api_base):
-    fresh_server(server)
-    calibration = Scenario(plan)
-    calibration.seed(server)
-    clean = write(connector, calibration, api_base)
-    assert clean.returncode == 0, describe(clean)
-    writes = clean.summary["writes"]
+    writes = calibration(server, lambda: Scenario(plan), lambda s: write(connector, s, api_base))["writes"]
 
     fresh_server(server)
     scenario = Scenario(plan)
     scenario.seed(server)
-    server.configure(faults=_rules(schedule, writes))
+    server.configure(faults=fault_rules(schedule, writes))
     faulted = write(connector, scenario, api_base)
     assert faulted.returncode == 0 and faulted.summary["rejected"] == 0, (schedule, writes, describe(faulted))
     assert all(rule["count"] == 0 for rule in server.settings()["faults"]), ("a fault never fired", schedule, writes)
@@ -78,10 +56,7 @@ def test_an_outage_from_any_write_on_fails_the_sync_and_the_input_again_converge
     """Stripe fails every write from the k-th on (or every call from the k-th on, reads too: a reconcile's reads
     after a 500 then fail as well), past a small retry budget: the sync fails `transient_error`, and the same input
     once Stripe is back leaves exactly the rows' values, each object once, nothing half replaced."""
-    fresh_server(server)
-    calibration = Scenario(plan)
-    calibration.seed(server)
-    summary = write(connector, calibration, api_base).summary
+    summary = calibration(server, lambda: Scenario(plan), lambda s: write(connector, s, api_base))
     calls = summary["api_calls"] if reads_too else summary["writes"]
     assume(summary["writes"] > 0)
 

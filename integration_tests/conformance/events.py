@@ -9,7 +9,6 @@ identifier the connector derived.
 
 from __future__ import annotations
 
-import random
 import time
 import typing
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from hypothesis import strategies as st
 from destination_stripe.config_meter import MeterEventOptions
 from destination_stripe.objects import CUSTOMER, OBJECTS
 from integration_tests.conformance.cells import MATCH_KEY, matching_keys
-from integration_tests.conformance.scenario import global_state
+from integration_tests.conformance.scenario import interleaved, messages_of
 
 EVENT_NAME = "cm_usage"
 TRANSPORTS: tuple[str, ...] = typing.get_args(MeterEventOptions.model_fields["transport"].annotation)
@@ -148,13 +147,7 @@ class EventScenario:
                         if cell.match == "email" else {MATCH_KEY: values[MATCH_KEY], "email": values["email"]}
                     ordered.append((_customer_stream(cell.match), customer))
                 queues.append([(cell.tag, self._row(cell, slot, row)) for row in range(planned.rows)])
-        rng = random.Random(self.plan.order)
-        while queues:
-            queue = rng.choice(queues)
-            ordered.append(queue.pop(0))
-            if not queue:
-                queues.remove(queue)
-        return ordered
+        return ordered + interleaved(queues, self.plan.order)
 
     def _row(self, cell: EventCell, slot: int, row: int) -> dict[str, Any]:
         identifier = self._identifier(cell, slot)
@@ -167,13 +160,7 @@ class EventScenario:
                 "value": self.value(cell, slot, row), "timestamp": self.now - 60 - row}
 
     def messages(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for index, (stream, row) in enumerate(self.rows()):
-            out.append({"type": "RECORD", "record": {"stream": stream, "data": row, "emitted_at": 1700000000000}})
-            if (index + 1) % 7 == 0:
-                out.append(global_state(len(out)))
-        out.append(global_state(len(out)))
-        return out
+        return messages_of(self.rows())
 
     def problems(self, server: Any) -> list[str]:
         found: list[str] = []

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
 
 from integration_tests.conformance.scenario import Scenario
 from integration_tests.connector import TEST_KEY, Connector, Result
@@ -36,6 +38,43 @@ def fresh_server(server: Any, **settings_: Any) -> None:
 def write(connector: Connector, scenario: Scenario, api_base: str, **extra: Any) -> Result:
     config = scenario.config({**base_config(api_base), **extra})
     return connector.run("write", config=config, catalog=scenario.catalog(), messages=scenario.messages())
+
+
+WRITES = ["POST", "DELETE"]
+FAULT_KINDS: dict[str, dict[str, Any]] = {
+    "500 applied": {"kind": "error_500", "applied": True},
+    "500 not applied": {"kind": "error_500", "applied": False},
+    "lost answer": {"kind": "lost_response"},
+    "429": {"kind": "rate_limit", "reason": "endpoint-rate"},
+    "429 lock timeout": {"kind": "lock_timeout"},
+    "reset": {"kind": "connection_reset"},
+    "503": {"kind": "error_503"},
+}
+# 1-3 faults, each at a fraction of the sync's writes: the first (0), a middle (0.5), the last (1) or anywhere.
+POSITIONS = st.sampled_from([0.0, 0.5, 1.0]) | st.floats(0, 1)
+fault_schedules = st.lists(st.tuples(st.sampled_from(sorted(FAULT_KINDS)), POSITIONS), min_size=1, max_size=3)
+
+
+def fault_rules(schedule: list[tuple[str, float]], writes: int) -> list[dict[str, Any]]:
+    """Each fault on the write at its fraction of the sync's writes (distinct positions, in order: a rule's skip
+    counts the writes it lets through, and an earlier rule firing takes one write from the later ones' count)."""
+    positions = sorted({round(fraction * (writes - 1)) for _, fraction in schedule})
+    kinds = [kind for kind, _ in schedule][:len(positions)]
+    rules = []
+    for index, (position, kind) in enumerate(zip(positions, kinds, strict=True)):
+        rules.append({**FAULT_KINDS[kind], "methods": WRITES, "count": 1, "skip": position - index})
+    return rules
+
+
+def calibration(server: Any, make: Callable[[], Any], run: Callable[[Any], Result]) -> dict[str, Any]:
+    """The summary of a plan's sync without faults on an emptied server: how many writes (and calls) it makes, so a
+    fault can land at a fraction of them on the next, identical run."""
+    fresh_server(server)
+    scenario = make()
+    scenario.seed(server)
+    result = run(scenario)
+    assert result.returncode == 0, describe(result)
+    return result.summary
 
 
 def describe(result: Result) -> str:

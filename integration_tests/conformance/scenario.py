@@ -146,22 +146,10 @@ class Scenario:
         if self.references_in_sync:
             ordered += [(f"ref-{name}", reference_row(name, reference))
                         for name, reference in self.references().items()]
-        rng = random.Random(self.plan.order)
-        while queues:
-            queue = rng.choice(queues)
-            ordered.append(queue.pop(0))
-            if not queue:
-                queues.remove(queue)
-        return ordered
+        return ordered + interleaved(queues, self.plan.order)
 
     def messages(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for index, (stream, row) in enumerate(self.rows()):
-            out.append({"type": "RECORD", "record": {"stream": stream, "data": row, "emitted_at": 1700000000000}})
-            if (index + 1) % STATE_EVERY == 0:
-                out.append(global_state(len(out)))
-        out.append(global_state(len(out)))
-        return out
+        return messages_of(self.rows())
 
     def row(self, cell_plan: CellPlan, slot: int, version: int) -> dict[str, Any]:
         cell = cell_plan.cell
@@ -270,6 +258,33 @@ def _pop(values: dict[str, Any], path: tuple[str, ...]) -> Any:
     else:
         del values[head]
     return value
+
+
+Rows = list[tuple[str, dict[str, Any]]]  # (stream, row) in input order
+
+
+def interleaved(queues: list[Rows], order: int) -> Rows:
+    """The queues' rows merged at random (seeded by `order`), each queue's rows in their own order."""
+    queues = [list(queue) for queue in queues if queue]
+    rng = random.Random(order)
+    merged: Rows = []
+    while queues:
+        queue = rng.choice(queues)
+        merged.append(queue.pop(0))
+        if not queue:
+            queues.remove(queue)
+    return merged
+
+
+def messages_of(rows: Rows) -> list[dict[str, Any]]:
+    """RECORD messages with a GLOBAL STATE every STATE_EVERY records and one at the end."""
+    out: list[dict[str, Any]] = []
+    for index, (stream, row) in enumerate(rows):
+        out.append({"type": "RECORD", "record": {"stream": stream, "data": row, "emitted_at": 1700000000000}})
+        if (index + 1) % STATE_EVERY == 0:
+            out.append(global_state(len(out)))
+    out.append(global_state(len(out)))
+    return out
 
 
 def global_state(n: int) -> dict[str, Any]:
