@@ -331,9 +331,13 @@ class StripeConfig(BaseModel):
         problems.extend(stream_problems(self.stream(stream.name if stream is not None else None),
                                         f"streams[{stream.name}]." if stream is not None else ""))
 
-    def stream(self, name: str | None) -> EffectiveStream:
-        """The settings one stream uses: its own entry in `streams` over the config's defaults."""
+    def stream(self, name: str | None, *, object_name: str | None = None) -> EffectiveStream:
+        """The settings one stream uses: its own entry in `streams` over the config's defaults. `object_name`: the
+        object the platform chose for the stream (data activation's destination_object_name), like an entry's."""
         own = next((s for s in self.streams if s.name == name), None) if name is not None else None
+        if object_name is not None:
+            own = own.model_copy(update={"object": object_name}) if own is not None \
+                else StreamSettings(name=name or "", object=object_name)
         return effective_stream(own, object_name=self.object, match_on=self.match_on,
                                 default_operation=self.default_operation, field_mapping=self.field_mapping,
                                 meter_event=self.meter_event, match_on_set="match_on" in self.model_fields_set)

@@ -100,18 +100,34 @@ class EffectiveStream:
 def effective_stream(own: StreamSettings | None, *, object_name: str, match_on: str,
                      default_operation: OperationName, field_mapping: dict[str, str],
                      meter_event: MeterEventOptions | None = None, match_on_set: bool = True) -> EffectiveStream:
-    """A stream's own settings over the defaults given. `match_on_set`: the user wrote the default match_on."""
+    """A stream's own settings over the defaults given. `match_on_set`: the user wrote the default match_on.
+
+    A stream whose own entry names its object takes the defaults meant for the top-level object only where they fit
+    its own: a customer's `match_on: email` or a `telephone -> phone` mapping is left to the customer streams."""
     name = (own.object if own and own.object else None) or object_name
     obj = object_named(name)
+    other_object = bool(own and own.object)
+    meter = (own.meter_event if own and own.meter_event else None) or meter_event or MeterEventOptions()
     return EffectiveStream(
         object_name=name,
         obj=obj,
         match_on=(own.match_on if own and own.match_on else None) or _inherited_match_on(
-            obj, match_on, forced=match_on_set and not (own and own.object)),
+            obj, match_on, forced=match_on_set and not other_object),
         default_operation=(own.default_operation if own and own.default_operation else None) or default_operation,
-        field_mapping=own.field_mapping if own and own.field_mapping is not None else field_mapping,
-        meter_event=(own.meter_event if own and own.meter_event else None) or meter_event or MeterEventOptions(),
+        field_mapping=own.field_mapping if own and own.field_mapping is not None
+        else _inherited_mapping(obj, field_mapping, meter) if other_object else field_mapping,
+        meter_event=meter,
     )
+
+
+def _inherited_mapping(obj: ObjectDescription | None, field_mapping: dict[str, str],
+                       meter: MeterEventOptions) -> dict[str, str]:
+    """The default field_mapping's entries whose target is a field of the stream's own object."""
+    if obj is None:
+        return field_mapping
+    if obj.insert_only:
+        return {s: t for s, t in field_mapping.items() if not config_meter.mapping_problems(meter, {s: t})}
+    return {s: t for s, t in field_mapping.items() if obj.target_problem(t) is None}
 
 
 def _inherited_match_on(obj: ObjectDescription | None, match_on: str, *, forced: bool) -> str:

@@ -218,13 +218,18 @@ def test_a_field_mapping_a_meter_stream_cannot_honour_fails_check_and_write_sayi
     assert server.meter_event_counts(mode="test")["accepted"] == 0
 
 
-def test_an_activation_meter_stream_refuses_a_field_mapping_written_for_customers(connector, config, server):
-    _setup(server)
-    cfg = {**config, "field_mapping": {"telephone": "phone"}}  # valid for the customers the config writes
+def test_an_activation_meter_stream_leaves_a_field_mapping_written_for_customers_to_the_customers(
+        connector, config, server):
+    """The top-level field_mapping is the default of the top-level object (customers here): a stream the platform
+    made a meter event stream takes only the entries that fit a meter event, so `telephone -> phone` goes on
+    applying to customers and the usage is sent as its own columns say."""
+    [customer] = _setup(server)[:1]
+    cfg = _config({**config, "field_mapping": {"telephone": "phone"}})  # the mapping: for the customers
     result = connector.run("write", config=cfg, catalog=_catalog(),  # destination_object_name: meter_event
-                           messages=_usage([{"id": 1, "customer": "cus_x", "value": 1}]))
-    assert result.returncode == 1 and result.error["failure_type"] == "config_error", result.stdout[-3000:]
-    assert "'phone'" in result.error["message"] and "usage" in result.error["message"]
+                           messages=_usage([{"id": 1, "customer": customer, "value": 3}]))
+    assert result.returncode == 0 and result.summary["rejected"] == 0, result.stdout[-3000:]
+    [event] = server.meter_events(mode="test", status="accepted")
+    assert event["payload"] == {"stripe_customer_id": customer, "value": "3"}
 
 
 # --- item 4: usage for customers an earlier row of the sync creates ------------------------------------------------

@@ -84,11 +84,15 @@ def _check_entries_name_streams(config: StripeConfig, names: list[str]) -> None:
 
 
 def _plan(config: StripeConfig, configured: Mapping[str, Any], name: str) -> StreamPlan:
-    settings = config.stream(name)
     object_name = configured.get("destination_object_name")
-    obj = object_named(str(object_name)) if object_name else settings.obj
-    if obj is None:
+    activated = object_named(str(object_name)) if object_name else None
+    if object_name and activated is None:
         raise ConfigurationError(f"Stream {name!r}: destination_object_name {object_name!r} is not supported; this "
+                                 f"destination writes {', '.join(OBJECTS)}.")
+    settings = config.stream(name, object_name=activated.name if activated is not None else None)
+    obj = settings.obj
+    if obj is None:
+        raise ConfigurationError(f"Stream {name!r}: object {settings.object_name!r} is not supported; this "
                                  f"destination writes {', '.join(OBJECTS)}.")
     own_object = next((s.object for s in config.streams if s.name == name and s.object), None)
     if object_name and own_object and object_named(own_object) is not obj:
