@@ -27,7 +27,7 @@ from airbyte_cdk.models import (
 
 from destination_stripe.adapters.check import run_check
 from destination_stripe.adapters.spec import spec_message
-from destination_stripe.config_s3 import object_storage_secrets
+from destination_stripe.config.object_storage import object_storage_secrets
 from destination_stripe.output import Emitter
 from destination_stripe.run import main
 

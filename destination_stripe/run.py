@@ -15,7 +15,7 @@ import orjson
 
 from destination_stripe.adapters.spec import spec_message
 from destination_stripe.config import load_config
-from destination_stripe.config_s3 import object_storage_secrets
+from destination_stripe.config.object_storage import object_storage_secrets
 from destination_stripe.errors import ConfigurationError, ConnectorError
 from destination_stripe.output import Emitter, route_logging
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from destination_stripe.config import load_config
-from destination_stripe.config_meter import MeterEventOptions
+from destination_stripe.config.meter import MeterEventOptions
 from destination_stripe.core.meter_events import EventMapper
 from destination_stripe.core.meter_stream import StreamSink
 from destination_stripe.core.rows import Row

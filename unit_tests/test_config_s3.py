@@ -7,7 +7,7 @@ import pytest
 
 from destination_stripe.adapters.spec import spec_message
 from destination_stripe.config import load_config
-from destination_stripe.config_s3 import NoObjectStorage, S3ObjectStorage, object_storage_secrets
+from destination_stripe.config.object_storage import NoObjectStorage, S3ObjectStorage, object_storage_secrets
 from destination_stripe.core.rejects_s3 import catalog_sync_id
 from destination_stripe.errors import ConfigurationError
 

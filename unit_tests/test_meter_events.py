@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from destination_stripe.config_meter import MeterEventOptions
+from destination_stripe.config.meter import MeterEventOptions
 from destination_stripe.core.meter_events import EventMapper
 from destination_stripe.errors import RowRejected
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from destination_stripe.config_meter import MeterEventOptions
+from destination_stripe.config.meter import MeterEventOptions
 from destination_stripe.core.meter_events import EventMapper
 from destination_stripe.errors import RowRejected
 

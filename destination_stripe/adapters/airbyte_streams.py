@@ -19,29 +19,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from destination_stripe.adapters.discover import AIRBYTE_OPERATIONS
+from destination_stripe.adapters.sync_modes import AIRBYTE_MODES, REFUSED_AIRBYTE_MODES, airbyte_operation
 from destination_stripe.config import EffectiveStream, StripeConfig
-from destination_stripe.config_meter import MeterEventOptions, mapping_problems, with_mapping
-from destination_stripe.config_unknown import closest
+from destination_stripe.config.meter import MeterEventOptions, mapping_problems, with_mapping
+from destination_stripe.config.unknown import closest
 from destination_stripe.core.checkpoints import stream_key
 from destination_stripe.core.mapping import MappingRules, RowMapper
 from destination_stripe.core.meter_events import EventMapper
-from destination_stripe.core.writer import Operation
 from destination_stripe.errors import ConfigurationError
 from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, ObjectDescription, object_named
-
-ACTIVATION_OPERATIONS: dict[str, Operation] = dict(AIRBYTE_OPERATIONS)  # what discover advertises each mode as
-SYNC_MODE_OPERATIONS: dict[str, Operation | None] = {
-    "append_dedup": "upsert",
-    "update": "update",
-    "soft_delete": "delete",
-    "append": None,  # the stream's default_operation
-}
-REFUSED_SYNC_MODES = {
-    "overwrite": "overwrite would mean deleting every Stripe object this sync does not send, which this destination "
-                 "never does. Pick append (the config's default_operation, upsert unless set) or append_dedup "
-                 "(upsert); with PyAirbyte, write_strategy='append' or 'merge'.",
-}
+from destination_stripe.objects.params import Operation
 
 
 @dataclass(frozen=True)
@@ -100,13 +87,12 @@ def _plan(config: StripeConfig, configured: Mapping[str, Any], name: str) -> Str
                                  f"streams[{name}].object is {own_object!r}; remove the object from the streams entry "
                                  "or make the two agree.")
     mode = configured.get("destination_sync_mode") or "append"
-    if mode not in SYNC_MODE_OPERATIONS:
-        reason = REFUSED_SYNC_MODES.get(mode, "supported: " + ", ".join(SYNC_MODE_OPERATIONS))
+    if mode not in dict(AIRBYTE_MODES):
+        reason = REFUSED_AIRBYTE_MODES.get(mode, "supported: " + ", ".join(dict(AIRBYTE_MODES)))
         raise ConfigurationError(f"Stream {name!r}: destination_sync_mode {mode!r} is not supported: {reason}")
     # In data activation the mode is the operation discover advertised for it (append: insert); elsewhere append
     # takes the stream's default_operation.
-    operation: Operation = (ACTIVATION_OPERATIONS[mode] if object_name else SYNC_MODE_OPERATIONS[mode]) \
-        or settings.default_operation
+    operation: Operation = airbyte_operation(mode, activation=bool(object_name)) or settings.default_operation
     primary_key = configured.get("primary_key") or []
     if obj.insert_only:
         return _event_plan(name, obj, mode, settings, primary_key)

@@ -22,23 +22,13 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from destination_stripe.adapters.sync_modes import AIRBYTE_MODES, VALMI_MODES
 from destination_stripe.config import StripeConfig
 from destination_stripe.objects import CUSTOMER, OBJECTS, ObjectDescription
 from destination_stripe.objects.params import Operation, ParamSpec, param_schema
 
 VALMI_ENV = "VALMI_ENTRYPOINT"
 
-# Airbyte's activation sync modes and the writer operation each one means (airbyte.md: append = insert,
-# append_dedup = upsert, update, soft_delete = delete).
-AIRBYTE_OPERATIONS: tuple[tuple[str, Operation], ...] = (
-    ("append", "create"),
-    ("append_dedup", "upsert"),
-    ("update", "update"),
-    ("soft_delete", "delete"),
-)
-# valmi's destination sync modes and the operation whose fields they accept. `mirror` is valmi's mode that sends
-# deletes (rows gone from the source arrive with _valmi_sync_op "delete"); its other rows are upserts.
-VALMI_MODES: tuple[tuple[str, Operation], ...] = (("upsert", "upsert"), ("update", "update"), ("mirror", "upsert"))
 
 
 def running_under_valmi(environ: Mapping[str, str] | None = None) -> bool:
@@ -132,7 +122,7 @@ def destination_catalog_message(config: StripeConfig) -> dict[str, Any]:
             "matching_keys": [] if obj.insert_only else matching_keys(config, operation, obj),
         }
         for obj in OBJECTS.values()
-        for sync_mode, operation in AIRBYTE_OPERATIONS
+        for sync_mode, operation in AIRBYTE_MODES
         if not (obj.insert_only and operation == "update")
     ]
     return {"type": "DESTINATION_CATALOG", "destination_catalog": {"operations": operations}}

@@ -1,4 +1,4 @@
-"""The Airbyte SPEC message: the config model's schema (config.py) and what the destination supports.
+"""The Airbyte SPEC message: the config model's schema (config/model.py) and what the destination supports.
 
 The schema is pydantic's, reshaped into what Airbyte's form renders and its connector acceptance tests accept: every
 schema inline (no `$ref`), one type per field (no `anyOf` with null), no `default: null`, `additionalProperties`

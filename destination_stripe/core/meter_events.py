@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from destination_stripe.config_meter import MeterEventOptions
+from destination_stripe.config.meter import MeterEventOptions
 from destination_stripe.core.mapping import MappedRow
 from destination_stripe.errors import RowRejected
 

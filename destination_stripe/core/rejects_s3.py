@@ -26,7 +26,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from destination_stripe.config_s3 import S3ObjectStorage
+from destination_stripe.config.object_storage import S3ObjectStorage
 from destination_stripe.errors import ConfigurationError, ConnectorError, TransientError
 
 UPLOAD_ATTEMPTS = 5  # botocore's count, the first attempt included

@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from destination_stripe.core.mapping import MappedRow
 from destination_stripe.objects.base import MatchOn
+from destination_stripe.objects.params import Operation
 
-Operation = Literal["upsert", "update", "create", "delete"]
 Outcome = Literal["created", "updated", "unchanged", "skipped", "deleted", "rejected"]
 OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "skipped", "deleted", "rejected")
 

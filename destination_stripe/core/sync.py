@@ -15,7 +15,14 @@ from typing import Any
 import orjson
 
 from destination_stripe.config import StripeConfig
-from destination_stripe.config_meter import MeterEventOptions
+from destination_stripe.config.limits import (
+    LANE_CONNECTIONS,
+    LIVE_STREAM_RATE,
+    METER_EVENTS_IN_FLIGHT,
+    STREAM_IN_FLIGHT,
+    STREAM_PROCESSES,
+)
+from destination_stripe.config.meter import MeterEventOptions
 from destination_stripe.core.accounts import AccountGateways
 from destination_stripe.core.event_sink import CustomerIds, EventSink
 from destination_stripe.core.identity import identity_key
@@ -29,15 +36,7 @@ from destination_stripe.errors import ConfigurationError, RowRejected
 from destination_stripe.objects import CUSTOMER, MatchOn, ObjectDescription, object_named
 from destination_stripe.output import Emitter
 from destination_stripe.stripe_client.async_lane import AsyncLane
-from destination_stripe.stripe_client.factory import (
-    LANE_CONNECTIONS,
-    LIVE_STREAM_RATE,
-    METER_EVENTS_IN_FLIGHT,
-    STREAM_IN_FLIGHT,
-    STREAM_PROCESSES,
-    build_gateway,
-    build_limiter,
-)
+from destination_stripe.stripe_client.factory import build_gateway, build_limiter
 from destination_stripe.stripe_client.meter_event_calls import STRIPE_METER_EVENTS_BASE, MeterEventCalls
 from destination_stripe.stripe_client.object_api import ObjectApi
 from destination_stripe.stripe_client.retry import Cancelled

@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable
 
 from destination_stripe.config import StripeConfig
+from destination_stripe.config.limits import LIVE_METER_EVENTS_RATE, LIVE_STREAM_RATE, SEARCH_RATE
 from destination_stripe.objects import OBJECTS
 from destination_stripe.output import Emitter
-from destination_stripe.stripe_client.gateway import SEARCH_RATE, CallStats, StripeGateway
-from destination_stripe.stripe_client.meter_event_calls import METER_EVENTS, STREAM
-from destination_stripe.stripe_client.object_api import search_endpoint
+from destination_stripe.stripe_client.endpoints import METER_EVENTS, STREAM, search_endpoint
+from destination_stripe.stripe_client.gateway import CallStats, StripeGateway
 from destination_stripe.stripe_client.ratelimit import RateLimiter
 from destination_stripe.stripe_client.retry import (
     Retryable,
@@ -23,12 +23,6 @@ from destination_stripe.stripe_client.retry import (
 )
 
 MAX_RETRY_LOGS = 50
-LIVE_METER_EVENTS_RATE = 1000.0  # Stripe's rate-limit page: its own 1,000 calls/s per account in live mode
-METER_EVENTS_IN_FLIGHT = 200  # 1,000 events/s at Stripe's 0.15-0.2 s a call needs about 200 in flight
-STREAM_IN_FLIGHT = 50  # 20,000+ events/s in batches of 100 at 0.15-0.2 s a call: 40 requests in flight, and spare
-STREAM_PROCESSES = 2  # sender processes of a live stream (at most one per core; see stream_worker.py)
-LANE_CONNECTIONS = 256  # the async lane's connection pool, shared by every meter event sink of a sync
-LIVE_STREAM_RATE = 10000.0  # the v2 stream's API reference: 10,000 requests/s in live mode
 
 
 def build_limiter(config: StripeConfig) -> RateLimiter:

@@ -21,8 +21,6 @@ from destination_stripe.stripe_client.errors import is_lock_timeout, rate_limit_
 from destination_stripe.stripe_client.ratelimit import RateLimiter
 from destination_stripe.stripe_client.retry import RetryPolicy
 
-SEARCH_RATE = 20.0  # Stripe's own limit on search reads, below the general per-endpoint one
-
 
 @dataclass
 class CallStats:

@@ -16,25 +16,20 @@ it to every retry with that key, so a v1 call takes a new key after a 5xx (the S
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import aiohttp
 import stripe
 
 from destination_stripe.errors import FatalError, RowRejected, TransientError
 from destination_stripe.stripe_client.async_lane import AsyncLane
+from destination_stripe.stripe_client.endpoints import ADJUSTMENTS, METER_EVENTS, SESSION, STREAM
 from destination_stripe.stripe_client.gateway import StripeGateway
 
-if TYPE_CHECKING:
-    from destination_stripe.stripe_client.stream_processes import StreamProcesses
-
-METER_EVENTS = "POST /v1/billing/meter_events"
-ADJUSTMENTS = "POST /v1/billing/meter_event_adjustments"
-SESSION = "POST /v2/billing/meter_event_session"
-STREAM = "POST /v2/billing/meter_event_stream"
 RENEW_BEFORE_S = 60.0
 STRIPE_METER_EVENTS_BASE = "https://meter-events.stripe.com"
 # Stripe's answer to a repeated v1 identifier, as public reports show it (no code: the message is all there is).
@@ -77,11 +72,22 @@ def _unproven(what: str, refused: RowRejected) -> TransientError:
                           "be proven. Nothing after the last STATE was lost; run the sync again to resume.")
 
 
+class StreamSenders(Protocol):
+    """Processes that send stream batches for this one (stream_processes.StreamProcesses): the calls only post."""
+
+    @property
+    def renewals(self) -> int: ...
+
+    def post(self, events: list[dict[str, Any]]) -> concurrent.futures.Future[None]: ...
+
+    def close(self, *, wait: bool = True) -> None: ...
+
+
 class MeterEventCalls:
     """One account's meter event calls (coroutines: run them on `lane`)."""
 
     def __init__(self, gateway: StripeGateway, lane: AsyncLane, account: str | None,
-                 processes: StreamProcesses | None = None) -> None:
+                 processes: StreamSenders | None = None) -> None:
         self._gateway = gateway
         self._processes = processes  # stream batches sent by sender processes instead of this one
         self._lane = lane

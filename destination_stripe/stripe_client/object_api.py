@@ -16,14 +16,9 @@ import orjson
 
 from destination_stripe.errors import RowRejected
 from destination_stripe.objects.base import ObjectDescription
+from destination_stripe.stripe_client.endpoints import EVENTS, METERS, search_endpoint
 from destination_stripe.stripe_client.errors import NotFound
 from destination_stripe.stripe_client.gateway import StripeGateway
-
-EVENTS = "GET /v1/events"
-
-
-def search_endpoint(obj: ObjectDescription) -> str:
-    return f"GET /v1/{obj.service}/search"
 
 
 class ObjectApi:
@@ -193,7 +188,6 @@ class ObjectApi:
         self.gateway.call(EVENTS, lambda: events.list({"limit": 1}, self._options))
 
 
-METERS = "GET /v1/billing/meters"
 
 
 def active_meter_event_names(gateway: StripeGateway, account: str | None = None, *, max_pages: int = 10) -> set[str]:

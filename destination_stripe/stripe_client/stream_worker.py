@@ -23,9 +23,10 @@ import orjson
 from destination_stripe.errors import ConfigurationError, ConnectorError, FatalError, TransientError
 from destination_stripe.output import Emitter
 from destination_stripe.stripe_client.async_lane import AsyncLane
+from destination_stripe.stripe_client.endpoints import STREAM
 from destination_stripe.stripe_client.factory import counting_retries
 from destination_stripe.stripe_client.gateway import CallStats, StripeGateway
-from destination_stripe.stripe_client.meter_event_calls import STREAM, MeterEventCalls
+from destination_stripe.stripe_client.meter_event_calls import MeterEventCalls
 from destination_stripe.stripe_client.ratelimit import RateLimiter
 from destination_stripe.stripe_client.retry import RetryPolicy, interruptible_async_sleep
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from hypothesis import strategies as st
 
-from destination_stripe.config_meter import MeterEventOptions
+from destination_stripe.config.meter import MeterEventOptions
 from destination_stripe.objects import CUSTOMER, OBJECTS
 from integration_tests.conformance.cells import MATCH_KEY, matching_keys
 from integration_tests.conformance.scenario import interleaved, messages_of

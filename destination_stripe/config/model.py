@@ -1,12 +1,11 @@
-"""The connector's configuration: one pydantic model that is both the validator and the Airbyte spec.
+"""The connector's options: one pydantic model that is both the validator and the Airbyte spec.
 
-Nothing downstream reads raw config dicts; everything goes through `StripeConfig`. Validation errors
-are turned into a `ConfigurationError` whose message names the field and never quotes the key.
+Nothing downstream reads raw config dicts; everything goes through `StripeConfig` (`load.py` validates a raw dict
+into one, and turns pydantic's report into a `ConfigurationError` that names the field and never quotes the key).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import (
@@ -15,23 +14,22 @@ from pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from destination_stripe.config_meter import MeterEventOptions
-from destination_stripe.config_s3 import NoObjectStorage, ObjectStorage
-from destination_stripe.config_streams import (
+from destination_stripe.config.key import checked_key
+from destination_stripe.config.limits import MODE_DEFAULTS
+from destination_stripe.config.meter import MeterEventOptions
+from destination_stripe.config.object_storage import NoObjectStorage, ObjectStorage
+from destination_stripe.config.streams import (
     EffectiveStream,
     FieldMapping,
     StreamSettings,
     effective_stream,
     stream_problems,
 )
-from destination_stripe.config_unknown import unknown_options, unknown_stream_keys
-from destination_stripe.config_urls import safe_url
-from destination_stripe.errors import ConfigurationError
+from destination_stripe.config.urls import safe_url
 from destination_stripe.objects import OBJECTS, MatchOn, object_named
 
 DEFAULT_API_BASE = "https://api.stripe.com"
@@ -40,17 +38,6 @@ DOCUMENTATION_URL = (
     "https://github.com/destination-stripe/destination-stripe/blob/main/docs/integrations/destinations/stripe.md"
 )
 
-_KEY_PREFIX = re.compile(r"^(sk|rk)_(test|live)_")
-_KEY_BODY = re.compile(r"[A-Za-z0-9_]*")
-KEY_BODY_MIN = 8
-
-# Stripe's documented defaults (shared/docs/stripe.md): global 100/s live and 25/s in test mode, and
-# 25/s per endpoint in both. Concurrency is not published; these keep enough requests in flight to
-# reach the rate at real latencies (0.3-1.5 s) without tripping the concurrency limiter.
-MODE_DEFAULTS: dict[str, dict[str, float]] = {
-    "live": {"requests_per_second": 100.0, "endpoint_requests_per_second": 25.0, "max_concurrency": 48},
-    "test": {"requests_per_second": 25.0, "endpoint_requests_per_second": 25.0, "max_concurrency": 16},
-}
 
 
 def _secret(description: str, *, examples: list[Any], order: int) -> Any:
@@ -250,23 +237,7 @@ class StripeConfig(BaseModel):
     @field_validator("api_key")
     @classmethod
     def _key_shape(cls, value: SecretStr) -> SecretStr:
-        key = value.get_secret_value().strip()
-        if key.startswith("pk_"):
-            raise ValueError(
-                "this is a publishable key (pk_), which cannot write customers; use a secret key (sk_test_/sk_live_) "
-                "or a restricted key (rk_) with Customers write permission"
-            )
-        prefix = _KEY_PREFIX.match(key)
-        if prefix is None:
-            raise ValueError("not a Stripe secret or restricted key: expected sk_test_, sk_live_, rk_test_ or rk_live_")
-        body = key[prefix.end():]
-        if not _KEY_BODY.fullmatch(body):  # never quote the key: only say what kind of character is wrong
-            raise ValueError(f"after {prefix.group(0)} a Stripe key has only letters, digits and _; this one has "
-                             "other characters (a space, quote or line break pasted with it?)")
-        if len(body) < KEY_BODY_MIN:
-            raise ValueError(f"too short: after {prefix.group(0)} a Stripe key has at least {KEY_BODY_MIN} letters "
-                             f"or digits, this one has {len(body)} (was it cut when copied?)")
-        return SecretStr(key)
+        return SecretStr(checked_key(value.get_secret_value()))
 
     @field_validator("api_base")
     @classmethod
@@ -375,32 +346,3 @@ class StripeConfig(BaseModel):
         """The configured client-side limit, or Stripe's default for the key's mode."""
         value = getattr(self, name)
         return float(value) if value is not None else MODE_DEFAULTS[self.mode][name]
-
-
-def load_config(raw: Any) -> StripeConfig:
-    """Validate a config dict, turning pydantic's report into one message that names each bad field."""
-    if not isinstance(raw, dict):
-        raise ConfigurationError("The config must be a JSON object.")
-    unknown_in_streams = unknown_stream_keys(raw, StreamSettings.model_fields, MeterEventOptions.model_fields)
-    if unknown_in_streams:
-        raise ConfigurationError("Invalid configuration: streams entries have option(s) this connector does not "
-                                 f"have: {', '.join(unknown_in_streams)}. A stream's settings must be spelt exactly: "
-                                 "an ignored one would write the stream with the defaults.")
-    try:
-        config = StripeConfig.model_validate(raw)
-    except ValidationError as error:
-        raise ConfigurationError("Invalid configuration: " + describe_validation_error(error)) from None
-    config._unknown_options = unknown_options(raw, StripeConfig.model_fields, MeterEventOptions.model_fields)
-    return config
-
-
-def describe_validation_error(error: ValidationError) -> str:
-    # pydantic's own text quotes the input value, which for api_key is the secret: build our own.
-    parts = []
-    for item in error.errors(include_input=False, include_url=False):
-        field = ".".join(str(p) for p in item["loc"]) or "config"
-        message = str(item["msg"]).removeprefix("Value error, ")
-        if item["type"] == "missing":
-            message = "is required"
-        parts.append(f"{field}: {message}")
-    return "; ".join(parts)

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from destination_stripe import config_meter
-from destination_stripe.config_meter import MeterEventOptions
+from destination_stripe.config import meter as config_meter
+from destination_stripe.config.meter import MeterEventOptions
 from destination_stripe.objects import CUSTOMER, OBJECTS, MatchOn, ObjectDescription, object_named
 
 OperationName = Literal["upsert", "update", "create"]

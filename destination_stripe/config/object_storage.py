@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, WithJsonSchema, field_validator, model_validator
 
-from destination_stripe.config_urls import safe_url
+from destination_stripe.config.urls import safe_url
 
 DEFAULT_REGION = "us-east-1"  # what S3 signs with when no region is given (an S3-compatible store ignores it)
 
